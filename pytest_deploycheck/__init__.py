@@ -1,0 +1,29 @@
+"""pytest-deploycheck: a spec-driven deployment gate for HTTP APIs, in pytest."""
+
+from __future__ import annotations
+
+from .errors import (
+    ConfigError,
+    DeployCheckError,
+    HistoryError,
+    NotificationError,
+    RollbackError,
+    SpecError,
+    TargetError,
+)
+from .findings import Finding, Severity
+
+__all__ = [
+    "ConfigError",
+    "DeployCheckError",
+    "Finding",
+    "HistoryError",
+    "NotificationError",
+    "RollbackError",
+    "Severity",
+    "SpecError",
+    "TargetError",
+    "__version__",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,207 @@
+"""The ``deploycheck`` command line.
+
+Every command turns a ``DeployCheckError`` into its message on stderr and exit code 2;
+check failures exit with 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from .errors import DeployCheckError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def handle_errors(command: F) -> F:
+    """Print a DeployCheckError as ``deploycheck: error: ...`` and exit with code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except DeployCheckError as exc:
+            lines = str(exc).splitlines() or [type(exc).__name__]
+            click.echo(f"deploycheck: error: {lines[0]}", err=True)
+            for line in lines[1:]:
+                click.echo(line, err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default="deployment-config.json",
+    show_default=True,
+    help="The gate's config file.",
+)
+base_url_option = click.option(
+    "--base-url",
+    envvar="DEPLOYCHECK_BASE_URL",
+    help="The deployed service (default: target.base_url, else started locally).",
+)
+
+
+def _session(config_path: Path, base_url: str | None = None, deploy_id: str | None = None) -> Any:
+    from .session import DeployCheckSession
+
+    session = DeployCheckSession(config_path.resolve(), base_url, deploy_id)
+    session.config  # noqa: B018 - load and validate now, so errors come before any work
+    return session
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pytest-deploycheck")
+def main() -> None:
+    """A spec-driven deployment gate: checks, score, history, reports, monitor, rollback."""
+
+
+@main.command()
+@click.option("--section", help="Print only this section's schema.")
+@handle_errors
+def schema(section: str | None) -> None:
+    """Print the JSON Schema of deployment-config.json."""
+    from .config import schema_document
+
+    document = schema_document()
+    if section:
+        definitions = document.get("$defs", {})
+        if section not in definitions:
+            raise click.BadParameter(f"no section {section!r}; sections: {sorted(definitions)}")
+        document = definitions[section]
+    click.echo(json.dumps(document, indent=2))
+
+
+@main.command("check-config")
+@config_option
+@handle_errors
+def check_config(config_path: Path) -> None:
+    """Validate the config file and the spec it names; list every problem."""
+    session = _session(config_path)
+    operations = session.spec.operations
+    click.echo(
+        f"{config_path}: valid; spec {session.config.spec_path.name}: {len(operations)} operations"
+    )
+
+
+@main.command()
+@click.argument("spec_path", required=False, type=click.Path(path_type=Path))
+@config_option
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@handle_errors
+def lint(spec_path: Path | None, config_path: Path, output: str) -> None:
+    """Validate an OpenAPI document and lint it (default: the config's spec)."""
+    from .findings import failures, format_findings
+    from .lint import lint_spec, validate_document
+    from .spec import load_spec
+
+    settings: Any = {}
+    if spec_path is None:
+        session = _session(config_path)
+        spec = session.spec
+        settings = session.section("openapi")
+    else:
+        spec = load_spec(spec_path)
+        if config_path.exists():
+            settings = _session(config_path).section("openapi")
+    findings = validate_document(spec) + lint_spec(spec, settings)
+    if output == "json":
+        rows = [
+            {
+                "rule": f.rule,
+                "severity": f.severity.value,
+                "message": f.message,
+                "location": f.location,
+            }
+            for f in findings
+        ]
+        click.echo(json.dumps(rows, indent=2))
+    elif findings:
+        click.echo(format_findings(findings))
+    errors = failures(findings)
+    if output == "text":
+        warnings = len(findings) - len(errors)
+        click.echo(
+            f"{spec.name}: {len(spec.operations)} operations, {len(errors)} errors, "
+            f"{warnings} warnings and notes",
+            err=True,
+        )
+    sys.exit(EXIT_FAILED if errors else 0)
+
+
+@main.command("pre-deploy")
+@config_option
+@click.option("--keep-going", is_flag=True, help="Run every round even after a failing one.")
+@handle_errors
+def pre_deploy(config_path: Path, keep_going: bool) -> None:
+    """Run phase1 round by round; stop at the first failing round."""
+    from rich.table import Table
+
+    from .checks import ROUNDS, plan_checks
+    from .runner import CheckResult, run_rounds
+
+    session = _session(config_path)
+    console = _console()
+    try:
+        checks = plan_checks(session)
+        with console.status("starting") as status:
+
+            def started(check: Any) -> None:
+                status.update(f"{check.round}: {check.name}")
+
+            def done(result: CheckResult) -> None:
+                mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
+                console.print(
+                    f"  {mark} {result.check.round} {result.check.name} "
+                    f"[dim]{result.seconds:.2f}s[/]"
+                )
+
+            rounds = run_rounds(
+                checks, session, stop_on_failure=not keep_going, on_start=started, on_done=done
+            )
+    finally:
+        session.close()
+    table = Table(title="pre-deploy", show_lines=False)
+    for column in ("round", "checks", "passed", "failed", "result"):
+        table.add_column(column)
+    for round_result in rounds:
+        failed = [r for r in round_result.results if not r.passed]
+        table.add_row(
+            f"{round_result.name}: {ROUNDS[round_result.name].split(': ', 1)[1]}",
+            str(len(round_result.results)),
+            str(len(round_result.results) - len(failed)),
+            str(len(failed)),
+            "[green]pass[/]" if not failed else "[red]FAIL[/]",
+        )
+    console.print(table)
+    problems = [r for rr in rounds for r in rr.results if not r.passed]
+    for result in problems:
+        console.print(f"[red]{result.check.round} {result.check.name}[/]")
+        for finding in result.errors:
+            console.print(f"  {session.redactor.redact(str(finding))}", markup=False)
+    skipped = [name for name in ROUNDS if name not in {r.name for r in rounds}]
+    if problems and skipped:
+        console.print(f"stopped after the first failing round; not run: {', '.join(skipped)}")
+    sys.exit(EXIT_FAILED if problems else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,62 @@
+"""The exceptions pytest-deploycheck raises.
+
+Every error a user can cause derives from :class:`DeployCheckError`. The pytest layer turns
+one into ``pytest.UsageError``; the command line prints its message and exits with code 2.
+
+    DeployCheckError
+    ├── ConfigError          deployment-config.json is missing, malformed or invalid
+    ├── SpecError            the OpenAPI document cannot be read or a $ref does not resolve
+    ├── TargetError          the service under test cannot be started or reached
+    ├── HistoryError         the history store cannot be opened, read or written
+    ├── NotificationError    a notification channel is misconfigured or failed for good
+    └── RollbackError        the rollback command failed or timed out
+
+Messages say what is wrong and what to do about it, on as many lines as there are problems.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DeployCheckError",
+    "HistoryError",
+    "NotificationError",
+    "RollbackError",
+    "SpecError",
+    "TargetError",
+]
+
+
+class DeployCheckError(Exception):
+    """Base class of every error caused by input, configuration or the environment."""
+
+
+class ConfigError(DeployCheckError):
+    """The configuration cannot be used; the message lists every problem, one per line."""
+
+    def __init__(self, problems: list[str], source: str = "deployment-config.json") -> None:
+        self.problems = problems
+        self.source = source
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{source}: {len(problems)} {noun}:\n{lines}")
+
+
+class SpecError(DeployCheckError):
+    """The OpenAPI document cannot be loaded."""
+
+
+class TargetError(DeployCheckError):
+    """The target service cannot be started or reached."""
+
+
+class HistoryError(DeployCheckError):
+    """The history store cannot be used."""
+
+
+class NotificationError(DeployCheckError):
+    """A notification channel is misconfigured or could not be reached."""
+
+
+class RollbackError(DeployCheckError):
+    """The rollback command failed, timed out or could not be started."""

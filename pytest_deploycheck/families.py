@@ -1,0 +1,192 @@
+"""Planners: for each check family, the checks a config and a spec call for.
+
+Each planner takes the session and yields ``Check``s. Runners import their check module
+lazily, so collecting a phase pays only for what it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .checks import Check, Outcome, Sample
+from .session import DeployCheckSession
+
+__all__ = ["PLANNERS"]
+
+Planner = Callable[[DeployCheckSession], Iterator[Check]]
+
+
+# -- phase1 round 1: code quality ---------------------------------------------------------
+
+
+def _plan_static_analysis(session: DeployCheckSession) -> Iterator[Check]:
+    from .static_analysis import parse_commands
+
+    for command in parse_commands(session.section("static_analysis")):
+
+        def run(s: DeployCheckSession, command: Any = command) -> Outcome:
+            from .static_analysis import check_command
+
+            return Outcome(findings=check_command(command, s.root, environ=s.environ))
+
+        yield Check("static_analysis", "phase1", run, command.name, "round1")
+
+
+def _plan_env(session: DeployCheckSession) -> Iterator[Check]:
+    if not session.section("env"):
+        return
+
+    def run(s: DeployCheckSession) -> Outcome:
+        from .environment import check_environment
+
+        return Outcome(findings=check_environment(s.section("env"), s.root, s.environ))
+
+    yield Check("env", "phase1", run, None, "round1")
+
+
+def _plan_bundle(session: DeployCheckSession) -> Iterator[Check]:
+    if not session.section("bundle"):
+        return
+
+    def run(s: DeployCheckSession) -> Outcome:
+        from .bundle import check_bundle
+
+        findings, sizes = check_bundle(s.section("bundle"), s.root, s.previous_bundle_sizes())
+        s.bundle_sizes.update(sizes)
+        return Outcome(findings=findings)
+
+    yield Check("bundle", "phase1", run, None, "round1")
+
+
+# -- phase1 round 2: the spec --------------------------------------------------------------
+
+
+def _plan_openapi(session: DeployCheckSession) -> Iterator[Check]:
+    def validity(s: DeployCheckSession) -> Outcome:
+        from .lint import validate_document
+
+        return Outcome(findings=validate_document(s.spec))
+
+    def lint(s: DeployCheckSession) -> Outcome:
+        from .lint import lint_spec
+
+        return Outcome(findings=lint_spec(s.spec, s.section("openapi")))
+
+    yield Check("openapi", "phase1", validity, "validity", "round2")
+    yield Check("openapi", "phase1", lint, "lint", "round2")
+
+
+def _plan_breaking(session: DeployCheckSession) -> Iterator[Check]:
+    if not session.section("breaking"):
+        return
+
+    def run(s: DeployCheckSession) -> Outcome:
+        from .breaking import check_breaking
+
+        return Outcome(findings=check_breaking(s.spec, s.section("breaking"), s.root))
+
+    yield Check("breaking", "phase1", run, None, "round2")
+
+
+def _plan_models(session: DeployCheckSession) -> Iterator[Check]:
+    from .models import model_sources
+
+    for source in model_sources(session.section("models")):
+
+        def run(s: DeployCheckSession, source: Any = source) -> Outcome:
+            from .models import check_model
+
+            return Outcome(findings=check_model(s.spec, source, s.root))
+
+        yield Check("models", "phase1", run, source.item_id, "round2")
+
+
+# -- live checks: health and availability --------------------------------------------------
+
+
+def _health(local: bool) -> Callable[[DeployCheckSession], Outcome]:
+    def run(session: DeployCheckSession) -> Outcome:
+        from .health import check_health
+
+        base_url = session.local_base_url() if local else session.base_url()
+        section = session.section("health")
+        with session.client(base_url) as client:
+            result = check_health(client, section)
+        label = f"{str(section.get('method', 'GET')).upper()} {section.get('path', '/health')}"
+        samples = []
+        if result.latency_ms is not None:
+            samples.append(
+                Sample(label, result.status is not None and result.status < 500, result.latency_ms)
+            )
+        details = [
+            f"{label}: {result.status} in {result.latency_ms or 0:.1f} ms "
+            f"after {result.attempts} attempt(s)"
+        ]
+        return Outcome(result.findings, samples, details)
+
+    return run
+
+
+def _availability(label: str, local: bool) -> Callable[[DeployCheckSession], Outcome]:
+    def run(session: DeployCheckSession) -> Outcome:
+        from .availability import judge
+
+        base_url = session.local_base_url() if local else session.base_url()
+        result = session.availability(label, base_url)
+        allowed = frozenset(
+            int(code)
+            for code in (session.section("availability").get("allow_status") or {}).get(label, [])
+        )
+        findings = judge(session.operation(label), result, allowed)
+        sample = Sample(label, result.answered, result.latency_ms)
+        status = result.status if result.status is not None else result.error
+        details = [f"{result.method} {result.url}: {status} in {result.latency_ms:.1f} ms"]
+        return Outcome(findings, [sample], details)
+
+    return run
+
+
+def _selected_operations(session: DeployCheckSession, section: str) -> list[str]:
+    include = session.section(section).get("include")
+    exclude = set(session.section(section).get("exclude") or [])
+    labels = [op.label for op in session.spec.operations]
+    if include:
+        unknown = [label for label in include if label not in labels]
+        if unknown:
+            from .errors import ConfigError
+
+            raise ConfigError(
+                [
+                    f"{section}.include: {label!r} is not an operation of the spec "
+                    f"(operations look like {labels[0]!r})"
+                    for label in unknown
+                ]
+                if labels
+                else [f"{section}.include: the spec has no operations"]
+            )
+        labels = [label for label in labels if label in include]
+    return [label for label in labels if label not in exclude]
+
+
+def _plan_live_basics(session: DeployCheckSession) -> Iterator[Check]:
+    health_enabled = session.section("health").get("enabled", True)
+    availability_enabled = session.section("availability").get("enabled", True)
+    labels = _selected_operations(session, "availability") if availability_enabled else []
+    # round 3 of phase1 checks the locally started service before anything is deployed
+    for phase, round_, local in (("phase1", "round3", True), ("phase2", None, False)):
+        if health_enabled:
+            yield Check("health", phase, _health(local), None, round_)
+        for label in labels:
+            yield Check("availability", phase, _availability(label, local), label, round_)
+
+
+PLANNERS: list[Planner] = [
+    _plan_static_analysis,
+    _plan_env,
+    _plan_bundle,
+    _plan_openapi,
+    _plan_breaking,
+    _plan_models,
+    _plan_live_basics,
+]

@@ -1,0 +1,48 @@
+"""What a check reports: findings with a rule id, a severity, a message and a location."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = ["Finding", "Severity", "failures", "format_findings"]
+
+
+class Severity(str, Enum):
+    """How much a finding matters. Only errors fail a check."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found by a check.
+
+    ``rule`` is a stable id users can switch off or grep for (``operation-operationId``,
+    ``migration-drop-column``). ``location`` points at the cause: ``specs/api.yaml:42``,
+    ``migrations/0003_x.sql:7``, ``#/paths/~1users/get`` or an operation label.
+    """
+
+    rule: str
+    message: str
+    severity: Severity = Severity.ERROR
+    location: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}{self.severity.value} [{self.rule}] {self.message}"
+
+
+def failures(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that fail a check: those of severity error."""
+    return [finding for finding in findings if finding.severity is Severity.ERROR]
+
+
+def format_findings(findings: Iterable[Finding]) -> str:
+    """One line per finding, errors first, in a stable order."""
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    ranked = sorted(findings, key=lambda f: (order[f.severity], f.location or "", f.rule))
+    return "\n".join(str(finding) for finding in ranked)

@@ -1,0 +1,114 @@
+"""The pytest collectors and items generated from ``deployment-config.json``.
+
+Node ids look like ``deployment-config.json::phase2::availability[GET /providers]``: the
+file, the phase, then the family with its parameter, so ``-k``, ``-m``, ``--lf``, JUnit XML
+and pytest-html all see stable, unique names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .checks import PHASES, Check, Outcome, plan_checks
+from .errors import DeployCheckError
+from .findings import Finding, failures, format_findings
+from .session import DeployCheckSession
+
+__all__ = ["SAMPLES_PROPERTY", "CheckFailed", "CheckItem", "ConfigFile", "PhaseCollector"]
+
+# the user property carrying an item's samples to the controller (works across xdist)
+SAMPLES_PROPERTY = "deploycheck_samples"
+SESSION_KEY = pytest.StashKey[DeployCheckSession]()
+
+
+class CheckFailed(Exception):
+    """A check found errors; the item's report lists them instead of a traceback."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        super().__init__(format_findings(findings))
+
+
+class ConfigFile(pytest.File):
+    """``deployment-config.json``: one collector per phase."""
+
+    def collect(self) -> Iterator[PhaseCollector]:
+        checks = plan_checks(self.config.stash[SESSION_KEY])
+        for phase in PHASES:
+            selected = [check for check in checks if check.phase == phase]
+            if selected:
+                yield PhaseCollector.from_parent(self, name=phase, checks=selected)
+
+
+class PhaseCollector(pytest.Collector):
+    """The checks of one phase."""
+
+    def __init__(self, *, checks: list[Check], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checks = checks
+
+    def collect(self) -> Iterator[CheckItem]:
+        for check in self.checks:
+            yield CheckItem.from_parent(self, name=check.name, check=check, **_node_id(self, check))
+
+
+def _node_id(parent: pytest.Collector, check: Check) -> dict[str, Any]:
+    """On pytest 9, node ids are structured: ``[param]`` must be set as params, not in the
+    name, or ``--lf`` and the cache cannot match an item with its recorded id."""
+    structured: Any = getattr(parent, "id", None)
+    if check.param is None or not hasattr(structured, "with_params"):
+        return {}
+    return {"nodeid": structured.child(check.family).with_params(check.param)}
+
+
+class CheckItem(pytest.Item):
+    """One check. Its markers are its phase, its round (phase1) and its family."""
+
+    def __init__(self, *, check: Check, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.outcome: Outcome | None = None
+        for marker in (check.phase, check.round, check.family):
+            if marker:
+                self.add_marker(marker)
+
+    @property
+    def session_state(self) -> DeployCheckSession:
+        return self.config.stash[SESSION_KEY]
+
+    def runtest(self) -> None:
+        state = self.session_state
+        outcome = self.check.run(state)
+        self.outcome = outcome
+        redact = state.redactor.redact
+        if outcome.samples:
+            payload = [[s.label, s.ok, round(s.latency_ms, 3)] for s in outcome.samples]
+            self.user_properties.append((SAMPLES_PROPERTY, json.dumps(payload)))
+        if outcome.details:
+            self.add_report_section("call", "deploycheck", redact("\n".join(outcome.details)))
+        warnings = [f for f in outcome.findings if f not in failures(outcome.findings)]
+        if warnings:
+            self.add_report_section("call", "warnings", redact(format_findings(warnings)))
+        errors = failures(outcome.findings)
+        if errors:
+            raise CheckFailed(
+                [Finding(f.rule, redact(f.message), f.severity, f.location) for f in errors]
+            )
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str:
+        if isinstance(excinfo.value, CheckFailed):
+            return str(excinfo.value)
+        if isinstance(excinfo.value, DeployCheckError):
+            return self.session_state.redactor.redact(str(excinfo.value))
+        return str(super().repr_failure(excinfo, style=style))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"{self.check.phase}::{self.name}"

@@ -1,0 +1,145 @@
+"""The pytest plugin: options, markers, collection of the config file, and fixtures.
+
+Hooks stay thin: they hand off to one ``DeployCheckSession`` stored on the pytest config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .checks import FAMILIES, PHASES, ROUNDS
+from .config import Config
+from .errors import DeployCheckError
+from .items import SESSION_KEY, CheckItem, ConfigFile
+from .session import DeployCheckSession
+from .spec import Spec
+
+DEFAULT_CONFIG = "deployment-config.json"
+_ERROR_KEY = pytest.StashKey[DeployCheckError]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("deploycheck", "spec-driven deployment gate")
+    group.addoption(
+        "--deploycheck-config",
+        metavar="PATH",
+        help=f"the gate's config file (default: {DEFAULT_CONFIG} in the rootdir, "
+        "or the deploycheck_config ini option)",
+    )
+    group.addoption(
+        "--deploycheck-base-url",
+        metavar="URL",
+        help="the deployed service to check in phase2 and phase3 (default: "
+        "$DEPLOYCHECK_BASE_URL, then target.base_url, else the service is started locally)",
+    )
+    group.addoption(
+        "--deploy-id",
+        metavar="ID",
+        help="the deployment these results belong to (default: the CI commit, else git HEAD)",
+    )
+    parser.addini("deploycheck_config", "path of the gate's config file", default=DEFAULT_CONFIG)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in {**PHASES, **ROUNDS, **FAMILIES}.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    option = config.getoption("deploycheck_config")
+    path = Path(option) if option else config.rootpath / str(config.getini("deploycheck_config"))
+    config.stash[SESSION_KEY] = DeployCheckSession(
+        config_path=path.resolve(),
+        base_url_option=config.getoption("deploycheck_base_url"),
+        deploy_id=config.getoption("deploy_id"),
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(SESSION_KEY, None)
+    if state is not None:
+        state.close()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ConfigFile | None:
+    state = parent.config.stash[SESSION_KEY]
+    if file_path.resolve() != state.config_path:
+        return None
+    try:
+        # validate now: a bad config stops the run with every problem listed
+        state.spec.operations  # noqa: B018 - loading the spec reports its errors here too
+    except DeployCheckError as exc:
+        parent.config.stash[_ERROR_KEY] = exc
+        return None
+    return ConfigFile.from_parent(parent, path=file_path)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item], config: pytest.Config) -> None:
+    # the availability sweep probes exactly the operations still selected after -k / -m
+    state = config.stash[SESSION_KEY]
+    state.availability_labels = [
+        item.check.param
+        for item in items
+        if isinstance(item, CheckItem) and item.check.family == "availability" and item.check.param
+    ]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    error = session.config.stash.get(_ERROR_KEY, None)
+    if error is not None:
+        raise pytest.UsageError(str(error))
+
+
+# -- fixtures for users' own tests ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def deploycheck_session(pytestconfig: pytest.Config) -> DeployCheckSession:
+    """The gate's session: config, spec and target of this run."""
+    return pytestconfig.stash[SESSION_KEY]
+
+
+def _usage(exc: DeployCheckError) -> pytest.UsageError:
+    return pytest.UsageError(str(exc))
+
+
+@pytest.fixture(scope="session")
+def deploycheck_config(deploycheck_session: DeployCheckSession) -> Config:
+    """The validated, interpolated deployment config."""
+    try:
+        return deploycheck_session.config
+    except DeployCheckError as exc:
+        raise _usage(exc) from None
+
+
+@pytest.fixture(scope="session")
+def deploycheck_spec(deploycheck_session: DeployCheckSession) -> Spec:
+    """The OpenAPI document the config names."""
+    try:
+        return deploycheck_session.spec
+    except DeployCheckError as exc:
+        raise _usage(exc) from None
+
+
+@pytest.fixture
+def deploycheck_client(deploycheck_session: DeployCheckSession) -> Iterator[httpx.Client]:
+    """An httpx client bound to the target (started locally if no base URL), with auth headers."""
+    try:
+        client = deploycheck_session.client()
+    except DeployCheckError as exc:
+        raise _usage(exc) from None
+    with client:
+        yield client
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    state = config.stash.get(SESSION_KEY, None)
+    if state is None or not state.config_path.exists():
+        return None
+    target = (
+        state.base_url_option
+        or state.environ.get("DEPLOYCHECK_BASE_URL")
+        or "the configured base_url, else the local service (target.local.command)"
+    )
+    return [f"deploycheck: {state.config_path.name}, target: {target}"]

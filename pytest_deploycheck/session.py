@@ -1,0 +1,194 @@
+"""One run of the gate: its config, spec, target and shared results.
+
+The pytest plugin registers one ``DeployCheckSession`` per run; the CLI builds one too. Every
+check reaches the config, the spec and the service through it, so the local service is
+started at most once and the availability sweep is shared by its items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .availability import ProbeResult, sweep
+from .config import Config, load_config
+from .errors import TargetError
+from .probes import ProbeRequest, build_probe
+from .redaction import Redactor
+from .spec import Operation, Spec, load_spec
+from .target import LocalService
+from .units import parse_duration
+
+__all__ = ["DeployCheckSession"]
+
+
+@dataclass
+class DeployCheckSession:
+    """Lazily loaded config, spec and target, shared by every check of one run."""
+
+    config_path: Path
+    base_url_option: str | None = None
+    deploy_id: str | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    _config: Config | None = field(default=None, init=False, repr=False)
+    _spec: Spec | None = field(default=None, init=False, repr=False)
+    _local: LocalService | None = field(default=None, init=False, repr=False)
+    _local_error: TargetError | None = field(default=None, init=False, repr=False)
+    _availability: dict[tuple[str, str], ProbeResult] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    availability_labels: list[str] = field(default_factory=list)
+    # sizes the bundle check measured, stored with the run's history
+    bundle_sizes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Config:
+        """The validated config; raises ConfigError listing every problem."""
+        if self._config is None:
+            self._config = load_config(self.config_path, self.environ)
+        return self._config
+
+    @property
+    def spec(self) -> Spec:
+        """The OpenAPI document named by the config; raises SpecError."""
+        if self._spec is None:
+            self._spec = load_spec(self.config.spec_path)
+        return self._spec
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    @property
+    def redactor(self) -> Redactor:
+        return Redactor(self.config.secrets)
+
+    def previous_bundle_sizes(self) -> dict[str, int] | None:
+        """The artifact sizes of the last recorded run, for the bundle growth check."""
+        return None
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        return self.config.section(name)
+
+    def operation(self, label: str) -> Operation:
+        for operation in self.spec.operations:
+            if operation.label == label:
+                return operation
+        raise KeyError(label)
+
+    # -- the target ------------------------------------------------------------------------
+
+    @property
+    def remote_base_url(self) -> str | None:
+        """The deployed target: the option, then $DEPLOYCHECK_BASE_URL, then the config."""
+        return (
+            self.base_url_option
+            or self.environ.get("DEPLOYCHECK_BASE_URL")
+            or self.config.base_url
+            or None
+        )
+
+    @property
+    def is_local(self) -> bool:
+        return self.remote_base_url is None
+
+    def base_url(self) -> str:
+        """Where phase2 and phase3 send requests: the target, or the local service."""
+        return self.remote_base_url or self.local_base_url()
+
+    def local_base_url(self) -> str:
+        """Start ``target.local.command`` once and return its URL (phase1 round 3 uses it)."""
+        if self._local_error is not None:
+            raise TargetError(
+                "the local service could not be started; see the first failure for its output"
+            )
+        if self._local is None:
+            local = self.section("target").get("local")
+            if not local or not local.get("command"):
+                raise TargetError(
+                    "no target: pass --deploycheck-base-url URL (or set DEPLOYCHECK_BASE_URL), "
+                    "or set target.local.command in the config to start the service locally"
+                )
+            service = LocalService(
+                command=list(local["command"]),
+                cwd=self.root / str(local.get("cwd", ".")),
+                env={str(k): str(v) for k, v in (local.get("env") or {}).items()},
+                ready_path=str(local.get("ready_path", "/health")),
+                ready_timeout=parse_duration(local.get("ready_timeout", "30s")),
+            )
+            try:
+                service.start()
+            except TargetError as exc:
+                self._local_error = exc
+                raise
+            self._local = service
+        return self._local.base_url
+
+    @property
+    def timeout(self) -> float:
+        return self.config.timeout
+
+    def client(self, base_url: str | None = None) -> httpx.Client:
+        """A client bound to the target, with the configured headers and timeout."""
+        return httpx.Client(
+            base_url=base_url or self.base_url(),
+            headers=dict(self.config.headers),
+            timeout=self.timeout,
+            verify=self.config.verify_tls,
+        )
+
+    def async_client(self, base_url: str | None = None, **limits: int) -> httpx.AsyncClient:
+        pool = httpx.Limits(
+            max_connections=limits.get("max_connections", 100),
+            max_keepalive_connections=limits.get("max_keepalive", 20),
+        )
+        return httpx.AsyncClient(
+            base_url=base_url or self.base_url(),
+            headers=dict(self.config.headers),
+            timeout=self.timeout,
+            verify=self.config.verify_tls,
+            limits=pool,
+        )
+
+    # -- availability ----------------------------------------------------------------------
+
+    def probe_request(self, operation: Operation) -> ProbeRequest:
+        overrides = self.section("availability").get("parameters") or {}
+        return build_probe(self.spec, operation, overrides)
+
+    def availability(self, label: str, base_url: str) -> ProbeResult:
+        """The probe of ``label`` at ``base_url``; the first call sweeps every selected one."""
+        if (base_url, label) not in self._availability:
+            pending = [
+                x for x in self.availability_labels if (base_url, x) not in self._availability
+            ]
+            if label not in pending:
+                pending.append(label)
+            for name, result in self._sweep(pending, base_url).items():
+                self._availability[base_url, name] = result
+        return self._availability[base_url, label]
+
+    def _sweep(self, labels: Iterable[str], base_url: str) -> dict[str, ProbeResult]:
+        section = self.section("availability")
+        timeout = parse_duration(section.get("timeout", self.timeout))
+        concurrency = int(section.get("concurrency", 20))
+        requests = {label: self.probe_request(self.operation(label)) for label in labels}
+
+        async def run() -> dict[str, ProbeResult]:
+            async with self.async_client(base_url, max_connections=concurrency) as client:
+                client.timeout = httpx.Timeout(timeout)
+                return await sweep(client, requests, concurrency=concurrency, timeout=timeout)
+
+        return asyncio.run(run())
+
+    def close(self) -> None:
+        """Stop the local service if this session started one."""
+        if self._local is not None:
+            self._local.stop()
+            self._local = None

@@ -1,0 +1,320 @@
+"""The plugin as users run it: pytester runs pytest on a tiny project with a real service."""
+
+from __future__ import annotations
+
+import json
+import socket
+import textwrap
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SERVICE = textwrap.dedent(
+    """
+    import http.server, json, os, sys
+
+    FAIL = set(filter(None, os.environ.get("TINY_FAIL", "").split(",")))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _send(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            path = self.path.split("?")[0]
+            if path in FAIL:
+                return self._send(500, {"error": "boom"})
+            if path == "/health":
+                return self._send(200, {"status": "ok"})
+            if path == "/items":
+                return self._send(200, [{"id": 7}])
+            if path.startswith("/items/"):
+                item = path.rsplit("/", 1)[1]
+                return self._send(200 if item == "7" else 404, {"id": 7})
+            self._send(404, {"error": "no route"})
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            self._send(201 if "name" in body else 422, {"id": 8})
+
+        def log_message(self, *args):
+            pass
+
+    print("tiny service on port", sys.argv[1], flush=True)
+    http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    """
+)
+
+SPEC = textwrap.dedent(
+    """
+    openapi: 3.1.0
+    info:
+      title: Tiny
+      version: "1.0"
+      description: A tiny API.
+      contact: {name: Team, email: team@example.com}
+      license: {name: MIT, identifier: MIT}
+    servers:
+      - url: https://tiny.example.org
+    tags:
+      - name: items
+        description: Items.
+    paths:
+      /items:
+        get:
+          operationId: listItems
+          summary: List items
+          description: All items.
+          tags: [items]
+          responses:
+            "200":
+              description: The items.
+            "400":
+              description: Bad request.
+        post:
+          operationId: createItem
+          summary: Create an item
+          description: Creates one.
+          tags: [items]
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [name]
+                  properties:
+                    name: {type: string, example: spoon}
+          responses:
+            "201":
+              description: Created.
+            "422":
+              description: Invalid.
+      /items/{item_id}:
+        get:
+          operationId: getItem
+          summary: Get an item
+          description: One item.
+          tags: [items]
+          parameters:
+            - name: item_id
+              in: path
+              required: true
+              schema: {type: integer, example: 7}
+          responses:
+            "200":
+              description: The item.
+            "404":
+              description: No such item.
+    """
+)
+
+
+def write_project(pytester: pytest.Pytester, **overrides: Any) -> None:
+    pytester.makefile(".py", service=SERVICE)
+    pytester.makefile(".yaml", openapi=SPEC)
+    config: dict[str, Any] = {
+        "spec": "openapi.yaml",
+        "target": {
+            "local": {
+                "command": ["{python}", "service.py", "{port}"],
+                "ready_path": "/health",
+                "ready_timeout": "20s",
+            },
+            "timeout": "5s",
+        },
+        "health": {"path": "/health", "body": {"status": "ok"}, "retries": 0},
+    }
+    for key, value in overrides.items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    (pytester.path / "deployment-config.json").write_text(json.dumps(config, indent=2))
+
+
+EXPECTED_IDS = [
+    "deployment-config.json::phase1::openapi[validity]",
+    "deployment-config.json::phase1::openapi[lint]",
+    "deployment-config.json::phase1::health",
+    "deployment-config.json::phase1::availability[GET /items]",
+    "deployment-config.json::phase1::availability[POST /items]",
+    "deployment-config.json::phase1::availability[GET /items/{item_id}]",
+    "deployment-config.json::phase2::health",
+    "deployment-config.json::phase2::availability[GET /items]",
+    "deployment-config.json::phase2::availability[POST /items]",
+    "deployment-config.json::phase2::availability[GET /items/{item_id}]",
+]
+
+
+def test_items_are_generated_from_the_config_with_stable_ids(pytester: pytest.Pytester) -> None:
+    write_project(pytester)
+    result = pytester.runpytest_subprocess("--collect-only", "-q")
+    result.stdout.fnmatch_lines([f"{node_id}" for node_id in EXPECTED_IDS], consecutive=True)
+    assert result.ret == 0
+
+
+def test_markers_select_phases_rounds_and_families(pytester: pytest.Pytester) -> None:
+    write_project(pytester)
+    result = pytester.runpytest_subprocess(
+        "--collect-only", "-q", "--strict-markers", "-m", "phase2"
+    )
+    result.stdout.fnmatch_lines(["*phase2::health", "*4/10 tests collected (6 deselected)*"])
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-m", "round2")
+    result.stdout.fnmatch_lines(["*2/10 tests collected (8 deselected)*"])
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-m", "phase2 and availability")
+    result.stdout.fnmatch_lines(["*3/10 tests collected (7 deselected)*"])
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-k", "phase2 and item_id")
+    result.stdout.fnmatch_lines(
+        ["*phase2::availability[[]GET /items/{item_id}[]]", "*1/10 tests collected*"]
+    )
+
+
+def test_markers_are_registered(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--markers")
+    result.stdout.fnmatch_lines(
+        [
+            "@pytest.mark.phase1:*",
+            "@pytest.mark.round3:*",
+            "@pytest.mark.availability:*",
+            "@pytest.mark.stateful:*",
+        ]
+    )
+
+
+def port_is_closed(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_the_local_service_is_started_checked_and_stopped(pytester: pytest.Pytester) -> None:
+    write_project(pytester)
+    pytester.makeconftest(
+        """
+        import pytest
+        PORTS = []
+        @pytest.hookimpl(trylast=True)
+        def pytest_unconfigure(config):
+            from pytest_deploycheck.items import SESSION_KEY
+            print("service was at", config.stash[SESSION_KEY]._local)
+        def pytest_runtest_teardown(item):
+            from pytest_deploycheck.items import SESSION_KEY
+            local = item.config.stash[SESSION_KEY]._local
+            if local is not None:
+                PORTS.append(local.port)
+                open("port.txt", "w").write(str(local.port))
+        """
+    )
+    result = pytester.runpytest_subprocess("-m", "phase2", "-v")
+    result.assert_outcomes(passed=4, deselected=6)
+    port = int((pytester.path / "port.txt").read_text())
+    assert port_is_closed(port)
+
+
+def test_a_failing_endpoint_fails_its_item_with_the_cause(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_project(pytester)
+    monkeypatch.setenv("TINY_FAIL", "/items")
+    result = pytester.runpytest_subprocess("-m", "phase2")
+    result.assert_outcomes(passed=3, failed=1, deselected=6)
+    result.stdout.fnmatch_lines(
+        ["*availability-server-error*GET http://127.0.0.1:*/items answered 500: a server error*"]
+    )
+
+
+def test_a_bad_config_is_a_usage_error_listing_every_problem(pytester: pytest.Pytester) -> None:
+    write_project(pytester, servise={"name": "x"}, health={"path": 5, "retries": "many"})
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*deployment-config.json*problems*"])
+    text = result.stderr.str()
+    assert "did you mean 'service'" in text
+    assert "health.path" in text
+    assert "health.retries" in text
+    assert "Traceback" not in text
+
+
+def test_an_unparseable_spec_points_at_the_line(pytester: pytest.Pytester) -> None:
+    write_project(pytester)
+    pytester.makefile(".yaml", openapi="openapi: 3.1.0\npaths:\n  /a: [unclosed\n")
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*openapi.yaml:*invalid YAML*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_a_local_command_that_exits_at_once_says_why(pytester: pytest.Pytester) -> None:
+    write_project(pytester)
+    config = json.loads((pytester.path / "deployment-config.json").read_text())
+    config["target"]["local"]["command"] = [
+        "{python}",
+        "-c",
+        "import sys; print('missing DATABASE_URL'); sys.exit(4)",
+    ]
+    (pytester.path / "deployment-config.json").write_text(json.dumps(config))
+    result = pytester.runpytest_subprocess("-m", "phase2")
+    result.assert_outcomes(failed=4, deselected=6)
+    result.stdout.fnmatch_lines(
+        ["*exited with code 4 before it was ready*", "*missing DATABASE_URL*"]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_an_unreachable_base_url_fails_items_in_bounded_time(pytester: pytest.Pytester) -> None:
+    write_project(pytester)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = pytester.runpytest_subprocess(
+        "-m", "phase2", f"--deploycheck-base-url=http://127.0.0.1:{port}"
+    )
+    result.assert_outcomes(failed=4, deselected=6)
+    result.stdout.fnmatch_lines(["*connection failed*"])
+
+
+def test_disabling_the_plugin_collects_nothing(pytester: pytest.Pytester) -> None:
+    write_project(pytester)
+    result = pytester.runpytest_subprocess("-p", "no:deploycheck", "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_junit_xml_and_last_failed(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_project(pytester)
+    monkeypatch.setenv("TINY_FAIL", "/items/7")
+    result = pytester.runpytest_subprocess("-m", "phase2", "--junitxml=junit.xml")
+    result.assert_outcomes(passed=3, failed=1, deselected=6)
+    xml = (pytester.path / "junit.xml").read_text()
+    assert 'name="availability[GET /items/{item_id}]"' in xml
+    assert "<failure" in xml
+    result = pytester.runpytest_subprocess("--lf", "-q")
+    result.assert_outcomes(failed=1)
+
+
+def test_runs_under_xdist(pytester: pytest.Pytester) -> None:
+    write_project(pytester)
+    result = pytester.runpytest_subprocess("-n", "2", "-m", "phase2")
+    result.assert_outcomes(passed=4)
+
+
+def test_fixtures_for_users_own_tests(pytester: pytest.Pytester) -> None:
+    write_project(pytester)
+    pytester.makepyfile(
+        test_mine="""
+        def test_uses_the_target(deploycheck_client, deploycheck_spec, deploycheck_config):
+            assert deploycheck_client.get("/items/7").json() == {"id": 7}
+            assert len(deploycheck_spec.operations) == 3
+            assert deploycheck_config.spec_path.name == "openapi.yaml"
+        """
+    )
+    result = pytester.runpytest_subprocess("test_mine.py")
+    result.assert_outcomes(passed=1)

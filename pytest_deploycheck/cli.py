@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 from rich.console import Console
@@ -201,6 +201,53 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
     if problems and skipped:
         console.print(f"stopped after the first failing round; not run: {', '.join(skipped)}")
     sys.exit(EXIT_FAILED if problems else 0)
+
+
+@main.command()
+@click.argument(
+    "root", required=False, default=".", type=click.Path(path_type=Path, file_okay=False)
+)
+@click.option("--force", is_flag=True, help="Replace an existing deployment-config.json.")
+@click.option(
+    "--schema",
+    "schema_choice",
+    type=click.Choice(["auto", "path", "url"]),
+    default="auto",
+    show_default=True,
+    help="What $schema names: the installed schema's relative path (auto: only when the "
+    "package lies inside ROOT), or the published URL.",
+)
+@click.option("--no-lock", is_flag=True, help="Do not record existing migrations as deployed.")
+@handle_errors
+def init(root: Path, force: bool, schema_choice: str, no_lock: bool) -> None:
+    """Write a starting deployment-config.json for the API repository at ROOT."""
+    from .init import SchemaChoice, init_project
+
+    result = init_project(
+        root,
+        force=force,
+        schema=cast(SchemaChoice, schema_choice),
+        lock_migrations=not no_lock,
+    )
+    click.echo(result.explanation)
+
+
+@main.group()
+def migrations() -> None:
+    """Manage the migrations lock file (Flyway-style checksums)."""
+
+
+@migrations.command("lock")
+@config_option
+@click.option("--force", is_flag=True, help="Rewrite even over edited or removed migrations.")
+@handle_errors
+def migrations_lock(config_path: Path, force: bool) -> None:
+    """Record the checksums of the current migrations as released."""
+    from .migrations import write_lock
+
+    session = _session(config_path)
+    path = write_lock(session.section("migrations"), session.root, force=force)
+    click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

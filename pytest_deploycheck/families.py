@@ -89,6 +89,26 @@ def _plan_breaking(session: DeployCheckSession) -> Iterator[Check]:
     yield Check("breaking", "phase1", run, None, "round2")
 
 
+def _plan_migrations(session: DeployCheckSession) -> Iterator[Check]:
+    if "migrations" not in session.config.raw:
+        return
+
+    def migrations(s: DeployCheckSession) -> Outcome:
+        from .migrations import check_migrations
+
+        return Outcome(findings=check_migrations(s.section("migrations"), s.root))
+
+    def database(s: DeployCheckSession) -> Outcome:
+        from .database import check_database
+
+        findings = check_database(s.spec, s.section("database"), s.section("migrations"), s.root)
+        return Outcome(findings=findings)
+
+    yield Check("migrations", "phase1", migrations, None, "round2")
+    if "database" in session.config.raw:
+        yield Check("database", "phase1", database, None, "round2")
+
+
 def _plan_models(session: DeployCheckSession) -> Iterator[Check]:
     from .models import model_sources
 
@@ -187,6 +207,7 @@ PLANNERS: list[Planner] = [
     _plan_bundle,
     _plan_openapi,
     _plan_breaking,
+    _plan_migrations,
     _plan_models,
     _plan_live_basics,
 ]

@@ -18,9 +18,17 @@ from .errors import DeployCheckError
 from .findings import Finding, failures, format_findings
 from .session import DeployCheckSession
 
-__all__ = ["SAMPLES_PROPERTY", "CheckFailed", "CheckItem", "ConfigFile", "PhaseCollector"]
+__all__ = [
+    "CHECK_PROPERTY",
+    "SAMPLES_PROPERTY",
+    "CheckFailed",
+    "CheckItem",
+    "ConfigFile",
+    "PhaseCollector",
+]
 
-# the user property carrying an item's samples to the controller (works across xdist)
+# user properties carry an item's identity and samples to the controller (across xdist too)
+CHECK_PROPERTY = "deploycheck_check"
 SAMPLES_PROPERTY = "deploycheck_samples"
 SESSION_KEY = pytest.StashKey[DeployCheckSession]()
 
@@ -75,6 +83,7 @@ class CheckItem(pytest.Item):
         for marker in (check.phase, check.round, check.family):
             if marker:
                 self.add_marker(marker)
+        self.user_properties.append((CHECK_PROPERTY, f"{check.phase}:{check.family}"))
 
     @property
     def session_state(self) -> DeployCheckSession:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -17,6 +18,9 @@ from .errors import DeployCheckError
 from .items import SESSION_KEY, CheckItem, ConfigFile
 from .session import DeployCheckSession
 from .spec import Spec
+
+if TYPE_CHECKING:
+    from .scorekeeper import ScoredRun, ScoreKeeper
 
 DEFAULT_CONFIG = "deployment-config.json"
 _ERROR_KEY = pytest.StashKey[DeployCheckError]()
@@ -41,6 +45,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID",
         help="the deployment these results belong to (default: the CI commit, else git HEAD)",
     )
+    group.addoption(
+        "--deploycheck-no-history",
+        action="store_true",
+        help="score the run but do not store it in the history",
+    )
     parser.addini("deploycheck_config", "path of the gate's config file", default=DEFAULT_CONFIG)
 
 
@@ -49,11 +58,81 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {description}")
     option = config.getoption("deploycheck_config")
     path = Path(option) if option else config.rootpath / str(config.getini("deploycheck_config"))
+    from .scorekeeper import ScoreKeeper
+
+    config.pluginmanager.register(GateReporter(config, ScoreKeeper()), "deploycheck-gate")
     config.stash[SESSION_KEY] = DeployCheckSession(
         config_path=path.resolve(),
         base_url_option=config.getoption("deploycheck_base_url"),
         deploy_id=config.getoption("deploy_id"),
     )
+
+
+class GateReporter:
+    """Scores the run from item reports, stores it, and reports it (registered per run).
+
+    Registered as a plugin so its hooks see every report, on the xdist controller too.
+    """
+
+    def __init__(self, config: pytest.Config, keeper: ScoreKeeper) -> None:
+        self.config = config
+        self.keeper = keeper
+        self.scored: ScoredRun | DeployCheckError | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.keeper.add(report.nodeid, report.when, report.outcome, report.user_properties)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.keeper.has_results or hasattr(self.config, "workerinput"):
+            return
+        state = self.config.stash[SESSION_KEY]
+        store = not self.config.getoption("deploycheck_no_history")
+        try:
+            self.scored = scored = self.keeper.finish(state, store_results=store)
+        except DeployCheckError as exc:
+            self.scored = exc
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
+        if scored.analysis is not None and scored.analysis.score.verdict.value == "fail":
+            # the gate's verdict fails the run even when every item passed
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.scored is None:
+            return
+        terminalreporter.section("deploycheck")
+        if isinstance(self.scored, DeployCheckError):
+            message = f"the run could not be scored: {self.scored}"
+            terminalreporter.write_line(message, red=True)
+            return
+        analysis = self.scored.analysis
+        if analysis is None:
+            return
+        from .reports.terminal import render_summary
+
+        text = render_summary(
+            analysis.score,
+            analysis.comparison,
+            redact=self.config.stash[SESSION_KEY].redactor.redact,
+            deploy_id=self.scored.run.deploy_id,
+        )
+        failing = analysis.score.verdict.value == "fail"
+        for line in text.splitlines():
+            terminalreporter.write_line(line, red=failing)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str]
+    ) -> None:
+        if self.scored is None or isinstance(self.scored, DeployCheckError):
+            return
+        if self.scored.analysis is None:
+            return
+        from .reports.html import render_summary_fragment
+
+        redact = self.config.stash[SESSION_KEY].redactor.redact
+        prefix.append(render_summary_fragment(self.scored.analysis, redact=redact))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,0 +1,1 @@
+"""Example services that pytest-deploycheck is developed and tested against."""

@@ -1,0 +1,101 @@
+"""Turning the reports of phase2/phase3 items into a scored, stored deployment run.
+
+The plugin feeds every test report to ``ScoreKeeper.add`` (on the xdist controller too: the
+samples travel in the reports' user properties), then calls ``finish`` once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .analysis import Analysis, analyse, analyse_store, score_deployment
+from .history import Deployment, HistoryStore, describe_deployment, resolve_deploy_id
+from .items import CHECK_PROPERTY, SAMPLES_PROPERTY
+from .results import RunResult
+from .scoring import ScoringSettings, score_run
+from .session import DeployCheckSession
+
+__all__ = ["CHECK_PROPERTY", "SAMPLES_PROPERTY", "ScoreKeeper", "ScoredRun"]
+
+SCORED_PHASES = frozenset({"phase2", "phase3"})
+
+
+@dataclass
+class ScoredRun:
+    """The run as recorded, with the analysis against the stored history."""
+
+    run: RunResult
+    analysis: Analysis | None
+    stored: bool
+
+
+@dataclass
+class ScoreKeeper:
+    """Collects samples and failed families from item reports of one pytest run."""
+
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _run: RunResult | None = None
+    phases: set[str] = field(default_factory=set)
+
+    def add(self, nodeid: str, when: str, outcome: str, properties: Iterable[Any]) -> None:
+        """Record one report (setup, call or teardown) of a deploycheck item."""
+        props = {p[0]: p[1] for p in properties if isinstance(p, tuple | list) and len(p) == 2}
+        check = props.get(CHECK_PROPERTY)
+        if not isinstance(check, str):
+            return
+        phase, _, family = check.partition(":")
+        if phase not in SCORED_PHASES:
+            return
+        run = self._current()
+        self.phases.add(phase)
+        if when == "call" or outcome == "failed":
+            for label, ok, latency in json.loads(props.get(SAMPLES_PROPERTY, "[]")):
+                run.record(str(label), bool(ok), float(latency))
+        if outcome == "failed":
+            run.fail_check(family)
+            if family == "health":
+                run.health_ok = False
+            run.items.failed += 1
+        elif when == "call" and outcome == "passed":
+            run.items.passed += 1
+            if family == "health" and run.health_ok is None:
+                run.health_ok = True
+
+    def _current(self) -> RunResult:
+        if self._run is None:
+            self._run = RunResult("pending", "pending", self.started_at, self.started_at)
+        return self._run
+
+    @property
+    def has_results(self) -> bool:
+        return self._run is not None and bool(self._run.operations or self._run.items.total)
+
+    def finish(self, session: DeployCheckSession, *, store_results: bool = True) -> ScoredRun:
+        """Score the run, store it in the history, and analyse it against the past."""
+        run = self._current()
+        config = session.config
+        run.deploy_id = resolve_deploy_id(session.deploy_id, session.environ, config.root)
+        run.phase = "+".join(sorted(self.phases)) or "phase2"
+        run.finished_at = datetime.now(UTC)
+        settings = ScoringSettings.from_config(session.section("scoring"))
+        if not store_results:
+            deployment = Deployment(id=run.deploy_id, created_at=run.started_at)
+            scored = score_deployment(deployment, run, settings)
+            return ScoredRun(run, analyse([scored], settings), stored=False)
+        store = HistoryStore.from_config(
+            session.section("history"), config.root, redact=session.redactor.redact
+        )
+        with closing(store):
+            deployment = describe_deployment(
+                run.deploy_id, session.environ, config.root, environment=config.environment
+            )
+            store.save_run(run, score_run(run, settings), deployment)
+            if session.bundle_sizes:
+                store.record_bundle_sizes(run.deploy_id, session.bundle_sizes)
+            analysis = analyse_store(store, settings, deploy_id=run.deploy_id)
+        return ScoredRun(run, analysis, stored=True)

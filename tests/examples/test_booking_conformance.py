@@ -1,0 +1,125 @@
+"""The service conforms to its spec, as schemathesis judges it with all its default checks.
+
+In process: every operation fuzzed with positive and negative data, and the stateful state
+machine over the spec's links. ``test_booking_st_run.py`` runs the command line against a real
+server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+from examples.booking_api.app import create_app
+from examples.booking_api.settings import DEFAULT_SPEC, Settings
+
+# Deterministic, so a failure here reproduces; modest, so the file stays fast.
+FUZZ_SETTINGS = settings(
+    max_examples=10,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.fixture(scope="module")
+def schema() -> Any:
+    schema = schemathesis.openapi.from_path(DEFAULT_SPEC)
+    schema.app = create_app(Settings())  # calls go to the app in process
+    return schema
+
+
+LABELS = [
+    f"{method.upper()} {path}"
+    for path, item in schemathesis.openapi.from_path(DEFAULT_SPEC).raw_schema["paths"].items()
+    for method in item
+    if method != "parameters"
+]
+
+
+def test_every_operation_is_tested(schema: Any) -> None:
+    assert sorted(result.ok().label for result in schema.get_all_operations()) == sorted(LABELS)
+    assert len(LABELS) == 11
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
+@pytest.mark.parametrize("label", LABELS)
+def test_operation_conforms(schema: Any, label: str, mode: GenerationMode) -> None:
+    method, path = label.split(" ", 1)
+    operation = schema[path][method]
+    if mode is GenerationMode.NEGATIVE and not (
+        list(operation.iter_parameters()) or operation.body
+    ):
+        # Nothing to make invalid: the operation takes no input. Its positive run covers it.
+        assert method == "GET"
+        return
+
+    @FUZZ_SETTINGS
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def check(case: Any) -> None:
+        case.call_and_validate()
+
+    check()
+
+
+@pytest.mark.parametrize(
+    ("fault", "label", "mode", "failure"),
+    [
+        ("accept_invalid", "POST /appointments", GenerationMode.NEGATIVE, "AcceptedNegativeData"),
+        ("server_error", "GET /providers", GenerationMode.POSITIVE, "ServerError"),
+    ],
+)
+def test_the_same_run_catches_a_broken_service(
+    fault: str, label: str, mode: GenerationMode, failure: str
+) -> None:
+    schema = schemathesis.openapi.from_path(DEFAULT_SPEC)
+    schema.app = create_app(Settings(faults=frozenset({fault})))
+    method, path = label.split(" ", 1)
+
+    @FUZZ_SETTINGS
+    @given(case=schema[path][method].as_strategy(generation_mode=mode))
+    def check(case: Any) -> None:
+        case.call_and_validate()
+
+    with pytest.raises(BaseExceptionGroup) as raised:
+        check()
+    assert failure in {type(error).__name__ for error in raised.value.exceptions}
+
+
+def test_the_stateful_run_follows_the_spec_links() -> None:
+    # A fresh service, so that the (derandomized) run does not depend on the tests before it.
+    schema = schemathesis.openapi.from_path(DEFAULT_SPEC)
+    schema.app = create_app(Settings())
+    followed: list[tuple[str, int | None]] = []
+
+    class Recording(schema.as_state_machine()):  # type: ignore[misc]
+        def step(self, input: Any) -> Any:
+            output = super().step(input)
+            if input.transition is not None:
+                followed.append((input.transition.id, output.response.status_code))
+            return output
+
+    Recording.run(
+        settings=settings(
+            max_examples=25,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            stateful_step_count=8,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # Transition ids name the link: "POST /providers -> [201] ListProviderSlots -> GET ...".
+    statuses = {(t.split(" -> ")[1].split("] ")[1], status) for t, status in followed}
+    # A free slot listed by one call was booked by the next, through the spec's link ...
+    assert ("BookFirstSlot", 201) in statuses, followed
+    # ... and an appointment's own links were followed: read it, move it or cancel it.
+    followed_links = {name for name, status in statuses if status is not None and status < 300}
+    assert followed_links & {"GetAppointment", "RescheduleAppointment", "CancelAppointment"}, (
+        followed
+    )

@@ -110,7 +110,7 @@ def check_config(config_path: Path) -> None:
 def lint(spec_path: Path | None, config_path: Path, output: str) -> None:
     """Validate an OpenAPI document and lint it (default: the config's spec)."""
     from .findings import failures, format_findings
-    from .lint import lint_spec, validate_document
+    from .lint import check_openapi
     from .spec import load_spec
 
     settings: Any = {}
@@ -122,7 +122,7 @@ def lint(spec_path: Path | None, config_path: Path, output: str) -> None:
         spec = load_spec(spec_path)
         if config_path.exists():
             settings = _session(config_path).section("openapi")
-    findings = validate_document(spec) + lint_spec(spec, settings)
+    findings = check_openapi(spec, settings)
     if output == "json":
         rows = [
             {
@@ -201,6 +201,158 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
     if problems and skipped:
         console.print(f"stopped after the first failing round; not run: {', '.join(skipped)}")
     sys.exit(EXIT_FAILED if problems else 0)
+
+
+def _store(session: Any) -> Any:
+    from .history import HistoryStore
+
+    return HistoryStore.from_config(
+        session.section("history"), session.root, redact=session.redactor.redact
+    )
+
+
+@main.command()
+@config_option
+@click.option("--deploy-id", help="The deployment to report on (default: the latest).")
+@click.option("--json", "json_path", metavar="PATH", help="Write the JSON report ('-': stdout).")
+@click.option(
+    "--markdown",
+    "markdown",
+    is_flag=True,
+    help="Print Markdown, and append it to $GITHUB_STEP_SUMMARY when that is set.",
+)
+@click.option("--html", "html_path", metavar="PATH", help="Write the self-contained HTML report.")
+@click.option(
+    "--fail-on-verdict", is_flag=True, help="Exit with 1 when the deployment's verdict is fail."
+)
+@handle_errors
+def report(
+    config_path: Path,
+    deploy_id: str | None,
+    json_path: str | None,
+    markdown: bool,
+    html_path: str | None,
+    fail_on_verdict: bool,
+) -> None:
+    """The three analyses: this deployment, against the previous one, the last 10."""
+    import os
+    from contextlib import closing
+
+    from .analysis import analyse_store
+    from .reports.html import render_html
+    from .reports.jsondoc import render_json
+    from .reports.markdown import render_markdown
+    from .reports.terminal import render_terminal
+    from .scoring import ScoringSettings
+
+    session = _session(config_path)
+    redact = session.redactor.redact
+    settings = ScoringSettings.from_config(session.section("scoring"))
+    with closing(_store(session)) as store:
+        analysis = analyse_store(store, settings, deploy_id=deploy_id)
+    console = _console()
+    if json_path == "-":
+        click.echo(render_json(analysis, redact=redact), nl=False)
+    elif markdown:
+        text = render_markdown(analysis, redact=redact)
+        click.echo(text)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+    else:
+        click.echo(
+            render_terminal(
+                analysis, redact=redact, width=console.width, color=console.is_terminal
+            ),
+            nl=False,
+        )
+    if json_path and json_path != "-":
+        Path(json_path).write_text(render_json(analysis, redact=redact), encoding="utf-8")
+        click.echo(f"wrote {json_path}", err=True)
+    if html_path:
+        Path(html_path).write_text(render_html(analysis, redact=redact), encoding="utf-8")
+        click.echo(f"wrote {html_path}", err=True)
+    if fail_on_verdict and analysis.score.verdict.value == "fail":
+        sys.exit(EXIT_FAILED)
+
+
+@main.group(invoke_without_command=True)
+@config_option
+@click.option("--limit", default=20, show_default=True, help="How many deployments to list.")
+@click.pass_context
+@handle_errors
+def history(ctx: click.Context, config_path: Path, limit: int) -> None:
+    """List stored deployments, newest first (`history show ID` for one)."""
+    ctx.obj = config_path
+    if ctx.invoked_subcommand is not None:
+        return
+    from contextlib import closing
+
+    from rich.table import Table
+
+    session = _session(config_path)
+    redact = session.redactor.redact
+    with closing(_store(session)) as store:
+        deployments = store.deployments(limit)
+        runs = store.runs_of([d.id for d in deployments])
+    table = Table(title=f"deployments ({len(deployments)} shown)")
+    for column in ("deployment", "created", "environment", "runs", "last score", "verdict"):
+        table.add_column(column)
+    for deployment in deployments:
+        stored = runs.get(deployment.id, [])
+        last = stored[-1] if stored else None
+        table.add_row(
+            redact(deployment.id),
+            deployment.created_at.strftime("%Y-%m-%d %H:%M"),
+            redact(deployment.environment or ""),
+            str(len(stored)),
+            f"{last.score:.1f}" if last and last.score is not None else "-",
+            (last.verdict or "-") if last else "-",
+        )
+    _console().print(table)
+
+
+@history.command("show")
+@click.argument("deploy_id")
+@click.pass_obj
+@handle_errors
+def history_show(config_path: Path, deploy_id: str) -> None:
+    """Show one stored deployment: its runs, components and verdicts."""
+    from contextlib import closing
+
+    from rich.table import Table
+
+    session = _session(config_path)
+    redact = session.redactor.redact
+    with closing(_store(session)) as store:
+        deployment = store.deployment(deploy_id)
+        stored = store.runs(deploy_id)
+    console = _console()
+    console.print(f"deployment {redact(deployment.id)}", markup=False)
+    for label, value in (
+        ("created", deployment.created_at.isoformat()),
+        ("commit", deployment.commit),
+        ("branch", deployment.branch),
+        ("environment", deployment.environment),
+    ):
+        if value:
+            console.print(f"  {label}: {redact(str(value))}", markup=False)
+    table = Table()
+    for column in ("run", "phase", "round", "operations", "score", "verdict", "components"):
+        table.add_column(column)
+    for run in stored:
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in run.components.items() if v is not None)
+        table.add_row(
+            str(run.id),
+            run.result.phase,
+            str(run.result.round or "-"),
+            str(len(run.result.operations)),
+            f"{run.score:.1f}" if run.score is not None else "-",
+            run.verdict or "-",
+            parts,
+        )
+    console.print(table)
 
 
 @main.command()

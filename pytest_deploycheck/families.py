@@ -66,12 +66,12 @@ def _plan_openapi(session: DeployCheckSession) -> Iterator[Check]:
     def validity(s: DeployCheckSession) -> Outcome:
         from .lint import validate_document
 
-        return Outcome(findings=validate_document(s.spec))
+        return Outcome(findings=validate_document(s.spec, {"rules": {}, **s.section("openapi")}))
 
     def lint(s: DeployCheckSession) -> Outcome:
         from .lint import lint_spec
 
-        return Outcome(findings=lint_spec(s.spec, s.section("openapi")))
+        return Outcome(findings=lint_spec(s.spec, {"rules": {}, **s.section("openapi")}))
 
     yield Check("openapi", "phase1", validity, "validity", "round2")
     yield Check("openapi", "phase1", lint, "lint", "round2")

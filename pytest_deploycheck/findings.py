@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["Finding", "Severity", "failures", "format_findings"]
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How much a finding matters. Only errors fail a check."""
 
     ERROR = "error"

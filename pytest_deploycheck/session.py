@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from .availability import ProbeResult, sweep
+from .availability import ProbeResult, shard_count, sweep
 from .config import Config, load_config
 from .errors import TargetError
 from .probes import ProbeRequest, build_probe
@@ -58,7 +59,7 @@ class DeployCheckSession:
     def spec(self) -> Spec:
         """The OpenAPI document named by the config; raises SpecError."""
         if self._spec is None:
-            self._spec = load_spec(self.config.spec_path)
+            self._spec = load_spec(_shortest(self.config.spec_path))
         return self._spec
 
     @property
@@ -177,13 +178,21 @@ class DeployCheckSession:
     def _sweep(self, labels: Iterable[str], base_url: str) -> dict[str, ProbeResult]:
         section = self.section("availability")
         timeout = parse_duration(section.get("timeout", self.timeout))
-        concurrency = int(section.get("concurrency", 20))
+        concurrency = int(section.get("concurrency", 50))
         requests = {label: self.probe_request(self.operation(label)) for label in labels}
+        shards = shard_count(concurrency)
+        per_client = -(-concurrency // shards)
 
         async def run() -> dict[str, ProbeResult]:
-            async with self.async_client(base_url, max_connections=concurrency) as client:
-                client.timeout = httpx.Timeout(timeout)
-                return await sweep(client, requests, concurrency=concurrency, timeout=timeout)
+            async with AsyncExitStack() as stack:
+                clients = []
+                for _ in range(shards):
+                    client = self.async_client(
+                        base_url, max_connections=per_client, max_keepalive=per_client
+                    )
+                    client.timeout = httpx.Timeout(timeout)
+                    clients.append(await stack.enter_async_context(client))
+                return await sweep(clients, requests, concurrency=concurrency, timeout=timeout)
 
         return asyncio.run(run())
 
@@ -192,3 +201,11 @@ class DeployCheckSession:
         if self._local is not None:
             self._local.stop()
             self._local = None
+
+
+def _shortest(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it: messages read better."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path

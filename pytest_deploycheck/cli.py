@@ -63,7 +63,7 @@ base_url_option = click.option(
 def _session(config_path: Path, base_url: str | None = None, deploy_id: str | None = None) -> Any:
     from .session import DeployCheckSession
 
-    session = DeployCheckSession(config_path.resolve(), base_url, deploy_id)
+    session = DeployCheckSession(config_path, base_url, deploy_id)
     session.config  # noqa: B018 - load and validate now, so errors come before any work
     return session
 

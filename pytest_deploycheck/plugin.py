@@ -16,7 +16,7 @@ from .checks import FAMILIES, PHASES, ROUNDS
 from .config import Config
 from .errors import DeployCheckError
 from .items import SESSION_KEY, CheckItem, ConfigFile
-from .session import DeployCheckSession
+from .session import DeployCheckSession, shortest_path
 from .spec import Spec
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.pluginmanager.register(GateReporter(config, ScoreKeeper()), "deploycheck-gate")
     config.stash[SESSION_KEY] = DeployCheckSession(
-        config_path=path.resolve(),
+        config_path=shortest_path(path),
         base_url_option=config.getoption("deploycheck_base_url"),
         deploy_id=config.getoption("deploy_id"),
     )
@@ -143,7 +143,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ConfigFile | None:
     state = parent.config.stash[SESSION_KEY]
-    if file_path.resolve() != state.config_path:
+    if file_path.resolve() != state.config_path.resolve():
         return None
     try:
         # validate now: a bad config stops the run with every problem listed

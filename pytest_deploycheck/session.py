@@ -26,7 +26,7 @@ from .spec import Operation, Spec, load_spec
 from .target import LocalService
 from .units import parse_duration
 
-__all__ = ["DeployCheckSession"]
+__all__ = ["DeployCheckSession", "shortest_path"]
 
 
 @dataclass
@@ -59,7 +59,7 @@ class DeployCheckSession:
     def spec(self) -> Spec:
         """The OpenAPI document named by the config; raises SpecError."""
         if self._spec is None:
-            self._spec = load_spec(_shortest(self.config.spec_path))
+            self._spec = load_spec(shortest_path(self.config.spec_path))
         return self._spec
 
     @property
@@ -203,7 +203,7 @@ class DeployCheckSession:
             self._local = None
 
 
-def _shortest(path: Path) -> Path:
+def shortest_path(path: Path) -> Path:
     """``path`` relative to the working directory when it lies below it: messages read better."""
     try:
         return path.relative_to(Path.cwd())

@@ -10,6 +10,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -236,7 +237,6 @@ def report(
 ) -> None:
     """The three analyses: this deployment, against the previous one, the last 10."""
     import os
-    from contextlib import closing
 
     from .analysis import analyse_store
     from .reports.html import render_html
@@ -277,6 +277,120 @@ def report(
         sys.exit(EXIT_FAILED)
 
 
+deploy_id_option = click.option(
+    "--deploy-id", help="The deployment (default: the CI commit variable, else git HEAD)."
+)
+
+
+@main.command()
+@config_option
+@base_url_option
+@deploy_id_option
+@click.option("--quick", is_flag=True, help="One round now instead of the configured rounds.")
+@handle_errors
+def collect(config_path: Path, base_url: str | None, deploy_id: str | None, quick: bool) -> None:
+    """Probe availability and latency in rounds after the deploy (0s, 5m, 15m)."""
+    from .collect import RichCollectProgress, run_collect
+
+    session = _session(config_path, base_url, deploy_id)
+    console = _console()
+    try:
+        with closing(_store(session)) as store, RichCollectProgress(console) as progress:
+            result = run_collect(session, store, quick=quick, progress=progress)
+    finally:
+        session.close()
+    console.print(result.describe())
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@config_option
+@base_url_option
+@deploy_id_option
+@click.option("--watch", is_flag=True, help="Every 30 s for 60 min (monitor.watch).")
+@click.option("--interval", metavar="DURATION", help="Time between probe rounds, e.g. 30s.")
+@click.option("--duration", metavar="DURATION", help="How long to monitor, e.g. 30m.")
+@click.option(
+    "--metrics-port", type=int, help="Serve Prometheus metrics on this port (0: any free port)."
+)
+@click.option("--metrics-address", default="127.0.0.1", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Print every round, not only changes.")
+@handle_errors
+def monitor(
+    config_path: Path,
+    base_url: str | None,
+    deploy_id: str | None,
+    watch: bool,
+    interval: str | None,
+    duration: str | None,
+    metrics_port: int | None,
+    metrics_address: str,
+    verbose: bool,
+) -> None:
+    """Probe health and operations; escalate alerts 1 warning, 2 elevated, 3 critical.
+
+    Exits with the highest alert level reached (0 when none).
+    """
+    from .monitor import RichMonitorReporter, run_monitor
+
+    session = _session(config_path, base_url, deploy_id)
+    console = _console()
+    try:
+        with (
+            closing(_store(session)) as store,
+            RichMonitorReporter(console, every_round=verbose) as reporter,
+        ):
+            result = run_monitor(
+                session,
+                store,
+                watch=watch,
+                interval=interval,
+                duration=duration,
+                metrics_port=metrics_port,
+                metrics_address=metrics_address,
+                reporter=reporter,
+                on_metrics=lambda server: console.print(f"metrics: {server.url}"),
+            )
+    finally:
+        session.close()
+    console.print(result.describe(), markup=False)
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@config_option
+@base_url_option
+@deploy_id_option
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Show the command and environment names only.")
+@handle_errors
+def rollback(
+    config_path: Path, base_url: str | None, deploy_id: str | None, yes: bool, dry_run: bool
+) -> None:
+    """Run rollback.command (no shell), record it, then check health."""
+    from .rollback import run_rollback
+
+    session = _session(config_path, base_url, deploy_id)
+    console = _console()
+    try:
+        store = None if dry_run else _store(session)
+        try:
+            outcome = run_rollback(
+                session,
+                store,
+                yes=yes,
+                dry_run=dry_run,
+                confirm=lambda prompt: click.confirm(prompt, default=False),
+            )
+        finally:
+            if store is not None:
+                store.close()
+    finally:
+        session.close()
+    console.print(outcome.describe(), markup=False, style=None if outcome.ok else "bold red")
+    sys.exit(outcome.exit_code)
+
+
 @main.group(invoke_without_command=True)
 @config_option
 @click.option("--limit", default=20, show_default=True, help="How many deployments to list.")
@@ -287,8 +401,6 @@ def history(ctx: click.Context, config_path: Path, limit: int) -> None:
     ctx.obj = config_path
     if ctx.invoked_subcommand is not None:
         return
-    from contextlib import closing
-
     from rich.table import Table
 
     session = _session(config_path)
@@ -319,8 +431,6 @@ def history(ctx: click.Context, config_path: Path, limit: int) -> None:
 @handle_errors
 def history_show(config_path: Path, deploy_id: str) -> None:
     """Show one stored deployment: its runs, components and verdicts."""
-    from contextlib import closing
-
     from rich.table import Table
 
     session = _session(config_path)

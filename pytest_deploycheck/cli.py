@@ -494,6 +494,31 @@ def init(root: Path, force: bool, schema_choice: str, no_lock: bool) -> None:
     click.echo(result.explanation)
 
 
+@main.command("self-test")
+@click.option(
+    "--family",
+    "families",
+    multiple=True,
+    metavar="NAME",
+    help="Only this check family; repeat for more (default: every family).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the cases and the verdict as JSON.")
+@handle_errors
+def self_test(families: tuple[str, ...], as_json: bool) -> None:
+    """Run every check family against its shipped known-good and known-bad fixtures."""
+    from .selftest import render_json, render_self_test, run_self_test, self_test_passed
+
+    with _console(stderr=True).status("self-test: running every check on its fixtures"):
+        cases = run_self_test(families or None)
+    if as_json:
+        click.echo(render_json(cases))
+    else:
+        console = _console()
+        width = console.width if console.is_terminal else 120  # CI logs are not 80 wide
+        click.echo(render_self_test(cases, width=width, color=console.is_terminal), nl=False)
+    sys.exit(0 if self_test_passed(cases) else EXIT_FAILED)
+
+
 @main.group()
 def migrations() -> None:
     """Manage the migrations lock file (Flyway-style checksums)."""

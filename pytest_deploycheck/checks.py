@@ -93,7 +93,7 @@ def plan_checks(session: DeployCheckSession) -> list[Check]:
     order = {phase: index for index, phase in enumerate(PHASES)}
     rounds = {name: index for index, name in enumerate(ROUNDS)}
     planned.sort(key=lambda c: (order[c.phase], rounds.get(c.round or "", 0)))
-    return planned
+    return unique(iter(planned))
 
 
 def unique(checks: Iterator[Check]) -> list[Check]:

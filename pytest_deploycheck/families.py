@@ -201,6 +201,140 @@ def _plan_live_basics(session: DeployCheckSession) -> Iterator[Check]:
             yield Check("availability", phase, _availability(label, local), label, round_)
 
 
+# -- phase2: drift and TLS; phase3: generated tests, smoke flows, latency ----------------------
+
+
+def _enabled(session: DeployCheckSession, section: str) -> bool:
+    return bool(session.section(section).get("enabled", True))
+
+
+def _plan_drift_and_tls(session: DeployCheckSession) -> Iterator[Check]:
+    def drift(s: DeployCheckSession) -> Outcome:
+        from .drift import check_drift
+
+        with s.client() as client:
+            return Outcome(findings=check_drift(client, s.spec, s.section("drift")))
+
+    def tls(s: DeployCheckSession) -> Outcome:
+        from .tls import check_tls
+
+        findings = check_tls(s.base_url(), s.section("tls"), root=s.root, timeout=s.timeout)
+        return Outcome(findings=findings)
+
+    if _enabled(session, "drift"):
+        yield Check("drift", "phase2", drift)
+    if _enabled(session, "tls"):
+        yield Check("tls", "phase2", tls)
+
+
+def _contract(label: str, mode: str, local: bool) -> Callable[[DeployCheckSession], Outcome]:
+    def run(session: DeployCheckSession) -> Outcome:
+        from .contract import run_contract
+
+        base_url = session.local_base_url() if local else session.base_url()
+        result = run_contract(
+            session.spec,
+            base_url,
+            label,
+            session.section("contract"),
+            mode=mode,  # type: ignore[arg-type]
+            headers=session.config.headers,
+            timeout=session.timeout,
+            verify=session.config.verify_tls,
+        )
+        return _from_contract(result)
+
+    return run
+
+
+def _from_contract(result: Any) -> Outcome:
+    # generated requests judge conformance, not speed: fuzzed inputs make latency noise, so
+    # their samples stay out of the score (availability, health and performance feed it)
+    details = [f"{result.cases} requests, seed {result.seed} (replay with contract.seed)"]
+    return Outcome(result.findings, [], details)
+
+
+def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
+    if not _enabled(session, "contract"):
+        return
+    from .contract import contract_operations
+
+    section = session.section("contract")
+    labels = contract_operations(session.spec, section)
+    for label in labels:
+        # round 3 of phase1: the same contract against the locally started service
+        yield Check("contract", "phase1", _contract(label, "positive", True), label, "round3")
+    for label in labels:
+        yield Check("contract", "phase3", _contract(label, "positive", False), label)
+    if (section.get("negative") or {}).get("enabled", True):
+        for label in labels:
+            yield Check("negative", "phase3", _contract(label, "negative", False), label)
+    if (section.get("stateful") or {}).get("enabled", True):
+
+        def stateful(s: DeployCheckSession) -> Outcome:
+            from .contract import run_stateful
+
+            result = run_stateful(
+                s.spec,
+                s.base_url(),
+                s.section("contract"),
+                headers=s.config.headers,
+                timeout=s.timeout,
+                verify=s.config.verify_tls,
+            )
+            return _from_contract(result)
+
+        yield Check("stateful", "phase3", stateful)
+
+
+def _plan_smoke(session: DeployCheckSession) -> Iterator[Check]:
+    section = session.section("smoke")
+    if not section.get("flows") or not _enabled(session, "smoke"):
+        return
+    from .smoke import check_flows
+
+    check_flows(section)
+    for index, flow in enumerate(section["flows"]):
+
+        def run(s: DeployCheckSession, index: int = index) -> Outcome:
+            from .smoke import run_flow
+
+            flow = s.section("smoke")["flows"][index]
+            with s.client() as client:
+                result = run_flow(client, flow, redactor=s.redactor)
+            steps = [f"{step.name}: {step.latency_ms or 0:.1f} ms" for step in result.steps]
+            return Outcome(result.findings, [], steps)
+
+        yield Check("smoke", "phase3", run, str(flow.get("name") or f"flow {index + 1}"))
+
+
+def _plan_performance(session: DeployCheckSession) -> Iterator[Check]:
+    if not _enabled(session, "performance"):
+        return
+    from .performance import performance_operations
+
+    for label in performance_operations(session.spec, session.section("performance")):
+
+        def run(s: DeployCheckSession, label: str = label) -> Outcome:
+            from .performance import run_performance
+
+            result = run_performance(
+                s.base_url(),
+                s.spec,
+                label,
+                s.section("performance"),
+                build_request=lambda operation: s.probe_request(operation),
+                headers=s.config.headers,
+                timeout=s.timeout,
+                verify=s.config.verify_tls,
+            )
+            samples = [Sample(label, ok, ms) for ok, ms in result.samples if ms is not None]
+            figures = ", ".join(f"{k} {v:.1f} ms" for k, v in result.percentiles.items())
+            return Outcome(result.findings, samples, [f"{label}: {figures}"])
+
+        yield Check("performance", "phase3", run, label)
+
+
 PLANNERS: list[Planner] = [
     _plan_static_analysis,
     _plan_env,
@@ -210,4 +344,8 @@ PLANNERS: list[Planner] = [
     _plan_migrations,
     _plan_models,
     _plan_live_basics,
+    _plan_drift_and_tls,
+    _plan_contract,
+    _plan_smoke,
+    _plan_performance,
 ]

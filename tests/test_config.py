@@ -213,7 +213,8 @@ def test_every_problem_is_reported_at_once_in_document_order() -> None:
         ),
         (
             {"collect": {"zzz": 1}},
-            "collect.zzz: unknown key 'zzz'; valid keys: rounds, samples, include, exclude, measure, concurrency, timeout",
+            "collect.zzz: unknown key 'zzz'; valid keys: rounds, samples, include, exclude, "
+            "measure, concurrency, timeout",
         ),
         (
             {"notify": {"channels": [{"url": "json://h/x", "lvls": [1]}]}},

@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -61,12 +61,19 @@ base_url_option = click.option(
 )
 
 
-def _session(config_path: Path, base_url: str | None = None, deploy_id: str | None = None) -> Any:
+@contextmanager
+def _session(
+    config_path: Path, base_url: str | None = None, deploy_id: str | None = None
+) -> Iterator[Any]:
+    """A validated session; stops the local service and closes the history at the end."""
     from .session import DeployCheckSession
 
     session = DeployCheckSession(config_path, base_url, deploy_id)
-    session.config  # noqa: B018 - load and validate now, so errors come before any work
-    return session
+    try:
+        session.config  # noqa: B018 - load and validate now, so errors come before any work
+        yield session
+    finally:
+        session.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,11 +103,10 @@ def schema(section: str | None) -> None:
 @handle_errors
 def check_config(config_path: Path) -> None:
     """Validate the config file and the spec it names; list every problem."""
-    session = _session(config_path)
-    operations = session.spec.operations
-    click.echo(
-        f"{config_path}: valid; spec {session.config.spec_path.name}: {len(operations)} operations"
-    )
+    with _session(config_path) as session:
+        operations = session.spec.operations
+        spec_name = session.config.spec_path.name
+    click.echo(f"{config_path}: valid; spec {spec_name}: {len(operations)} operations")
 
 
 @main.command()
@@ -115,14 +121,12 @@ def lint(spec_path: Path | None, config_path: Path, output: str) -> None:
     from .spec import load_spec
 
     settings: Any = {}
-    if spec_path is None:
-        session = _session(config_path)
-        spec = session.spec
-        settings = session.section("openapi")
+    if spec_path is None or config_path.exists():
+        with _session(config_path) as session:
+            spec = session.spec if spec_path is None else load_spec(spec_path)
+            settings = session.section("openapi")
     else:
         spec = load_spec(spec_path)
-        if config_path.exists():
-            settings = _session(config_path).section("openapi")
     findings = check_openapi(spec, settings)
     if output == "json":
         rows = [
@@ -159,9 +163,8 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
     from .checks import ROUNDS, plan_checks
     from .runner import CheckResult, run_rounds
 
-    session = _session(config_path)
     console = _console()
-    try:
+    with _session(config_path) as session:
         checks = plan_checks(session)
         with console.status("starting") as status:
 
@@ -178,8 +181,7 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
             rounds = run_rounds(
                 checks, session, stop_on_failure=not keep_going, on_start=started, on_done=done
             )
-    finally:
-        session.close()
+        redact = session.redactor.redact
     table = Table(title="pre-deploy", show_lines=False)
     for column in ("round", "checks", "passed", "failed", "result"):
         table.add_column(column)
@@ -197,19 +199,11 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
     for result in problems:
         console.print(f"[red]{result.check.round} {result.check.name}[/]")
         for finding in result.errors:
-            console.print(f"  {session.redactor.redact(str(finding))}", markup=False)
+            console.print(f"  {redact(str(finding))}", markup=False)
     skipped = [name for name in ROUNDS if name not in {r.name for r in rounds}]
     if problems and skipped:
         console.print(f"stopped after the first failing round; not run: {', '.join(skipped)}")
     sys.exit(EXIT_FAILED if problems else 0)
-
-
-def _store(session: Any) -> Any:
-    from .history import HistoryStore
-
-    return HistoryStore.from_config(
-        session.section("history"), session.root, redact=session.redactor.redact
-    )
 
 
 @main.command()
@@ -245,11 +239,10 @@ def report(
     from .reports.terminal import render_terminal
     from .scoring import ScoringSettings
 
-    session = _session(config_path)
-    redact = session.redactor.redact
-    settings = ScoringSettings.from_config(session.section("scoring"))
-    with closing(_store(session)) as store:
-        analysis = analyse_store(store, settings, deploy_id=deploy_id)
+    with _session(config_path) as session:
+        redact = session.redactor.redact
+        settings = ScoringSettings.from_config(session.section("scoring"))
+        analysis = analyse_store(session.history(), settings, deploy_id=deploy_id)
     console = _console()
     if json_path == "-":
         click.echo(render_json(analysis, redact=redact), nl=False)
@@ -292,13 +285,12 @@ def collect(config_path: Path, base_url: str | None, deploy_id: str | None, quic
     """Probe availability and latency in rounds after the deploy (0s, 5m, 15m)."""
     from .collect import RichCollectProgress, run_collect
 
-    session = _session(config_path, base_url, deploy_id)
     console = _console()
-    try:
-        with closing(_store(session)) as store, RichCollectProgress(console) as progress:
-            result = run_collect(session, store, quick=quick, progress=progress)
-    finally:
-        session.close()
+    with (
+        _session(config_path, base_url, deploy_id) as session,
+        RichCollectProgress(console) as progress,
+    ):
+        result = run_collect(session, session.history(), quick=quick, progress=progress)
     console.print(result.describe())
     sys.exit(result.exit_code)
 
@@ -333,26 +325,22 @@ def monitor(
     """
     from .monitor import RichMonitorReporter, run_monitor
 
-    session = _session(config_path, base_url, deploy_id)
     console = _console()
-    try:
-        with (
-            closing(_store(session)) as store,
-            RichMonitorReporter(console, every_round=verbose) as reporter,
-        ):
-            result = run_monitor(
-                session,
-                store,
-                watch=watch,
-                interval=interval,
-                duration=duration,
-                metrics_port=metrics_port,
-                metrics_address=metrics_address,
-                reporter=reporter,
-                on_metrics=lambda server: console.print(f"metrics: {server.url}"),
-            )
-    finally:
-        session.close()
+    with (
+        _session(config_path, base_url, deploy_id) as session,
+        RichMonitorReporter(console, every_round=verbose) as reporter,
+    ):
+        result = run_monitor(
+            session,
+            session.history(),
+            watch=watch,
+            interval=interval,
+            duration=duration,
+            metrics_port=metrics_port,
+            metrics_address=metrics_address,
+            reporter=reporter,
+            on_metrics=lambda server: console.print(f"metrics: {server.url}"),
+        )
     console.print(result.describe(), markup=False)
     sys.exit(result.exit_code)
 
@@ -370,23 +358,15 @@ def rollback(
     """Run rollback.command (no shell), record it, then check health."""
     from .rollback import run_rollback
 
-    session = _session(config_path, base_url, deploy_id)
     console = _console()
-    try:
-        store = None if dry_run else _store(session)
-        try:
-            outcome = run_rollback(
-                session,
-                store,
-                yes=yes,
-                dry_run=dry_run,
-                confirm=lambda prompt: click.confirm(prompt, default=False),
-            )
-        finally:
-            if store is not None:
-                store.close()
-    finally:
-        session.close()
+    with _session(config_path, base_url, deploy_id) as session:
+        outcome = run_rollback(
+            session,
+            None if dry_run else session.history(),
+            yes=yes,
+            dry_run=dry_run,
+            confirm=lambda prompt: click.confirm(prompt, default=False),
+        )
     console.print(outcome.describe(), markup=False, style=None if outcome.ok else "bold red")
     sys.exit(outcome.exit_code)
 
@@ -403,9 +383,9 @@ def history(ctx: click.Context, config_path: Path, limit: int) -> None:
         return
     from rich.table import Table
 
-    session = _session(config_path)
-    redact = session.redactor.redact
-    with closing(_store(session)) as store:
+    with _session(config_path) as session:
+        redact = session.redactor.redact
+        store = session.history()
         deployments = store.deployments(limit)
         runs = store.runs_of([d.id for d in deployments])
     table = Table(title=f"deployments ({len(deployments)} shown)")
@@ -433,11 +413,10 @@ def history_show(config_path: Path, deploy_id: str) -> None:
     """Show one stored deployment: its runs, components and verdicts."""
     from rich.table import Table
 
-    session = _session(config_path)
-    redact = session.redactor.redact
-    with closing(_store(session)) as store:
-        deployment = store.deployment(deploy_id)
-        stored = store.runs(deploy_id)
+    with _session(config_path) as session:
+        redact = session.redactor.redact
+        deployment = session.history().deployment(deploy_id)
+        stored = session.history().runs(deploy_id)
     console = _console()
     console.print(f"deployment {redact(deployment.id)}", markup=False)
     for label, value in (
@@ -532,8 +511,8 @@ def migrations_lock(config_path: Path, force: bool) -> None:
     """Record the checksums of the current migrations as released."""
     from .migrations import write_lock
 
-    session = _session(config_path)
-    path = write_lock(session.section("migrations"), session.root, force=force)
+    with _session(config_path) as session:
+        path = write_lock(session.section("migrations"), session.root, force=force)
     click.echo(f"wrote {path}")
 
 

@@ -53,7 +53,7 @@ def _plan_bundle(session: DeployCheckSession) -> Iterator[Check]:
         from .bundle import check_bundle
 
         findings, sizes = check_bundle(s.section("bundle"), s.root, s.previous_bundle_sizes())
-        s.bundle_sizes.update(sizes)
+        s.record_bundle_sizes(sizes)
         return Outcome(findings=findings)
 
     yield Check("bundle", "phase1", run, None, "round1")

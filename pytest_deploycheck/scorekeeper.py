@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from .analysis import Analysis, analyse, analyse_store, score_deployment
-from .history import Deployment, HistoryStore, describe_deployment, resolve_deploy_id
+from .history import Deployment, describe_deployment
 from .items import CHECK_PROPERTY, SAMPLES_PROPERTY
 from .results import RunResult
 from .scoring import ScoringSettings, score_run
@@ -79,7 +78,7 @@ class ScoreKeeper:
         """Score the run, store it in the history, and analyse it against the past."""
         run = self._current()
         config = session.config
-        run.deploy_id = resolve_deploy_id(session.deploy_id, session.environ, config.root)
+        run.deploy_id = session.deployment_id
         run.phase = "+".join(sorted(self.phases)) or "phase2"
         run.finished_at = datetime.now(UTC)
         settings = ScoringSettings.from_config(session.section("scoring"))
@@ -87,15 +86,10 @@ class ScoreKeeper:
             deployment = Deployment(id=run.deploy_id, created_at=run.started_at)
             scored = score_deployment(deployment, run, settings)
             return ScoredRun(run, analyse([scored], settings), stored=False)
-        store = HistoryStore.from_config(
-            session.section("history"), config.root, redact=session.redactor.redact
+        store = session.history()
+        deployment = describe_deployment(
+            run.deploy_id, session.environ, config.root, environment=config.environment
         )
-        with closing(store):
-            deployment = describe_deployment(
-                run.deploy_id, session.environ, config.root, environment=config.environment
-            )
-            store.save_run(run, score_run(run, settings), deployment)
-            if session.bundle_sizes:
-                store.record_bundle_sizes(run.deploy_id, session.bundle_sizes)
-            analysis = analyse_store(store, settings, deploy_id=run.deploy_id)
+        store.save_run(run, score_run(run, settings), deployment)
+        analysis = analyse_store(store, settings, deploy_id=run.deploy_id)
         return ScoredRun(run, analysis, stored=True)

@@ -13,18 +13,21 @@ from collections.abc import Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .availability import ProbeResult, shard_count, sweep
 from .config import Config, load_config
-from .errors import TargetError
+from .errors import HistoryError, TargetError
 from .probes import ProbeRequest, build_probe
 from .redaction import Redactor
 from .spec import Operation, Spec, load_spec
 from .target import LocalService
 from .units import parse_duration
+
+if TYPE_CHECKING:
+    from .history import HistoryStore
 
 __all__ = ["DeployCheckSession", "shortest_path"]
 
@@ -44,6 +47,8 @@ class DeployCheckSession:
     _availability: dict[tuple[str, str], ProbeResult] = field(
         default_factory=dict, init=False, repr=False
     )
+    _deployment_id: str | None = field(default=None, init=False, repr=False)
+    _history: HistoryStore | None = field(default=None, init=False, repr=False)
     availability_labels: list[str] = field(default_factory=list)
     # sizes the bundle check measured, stored with the run's history
     bundle_sizes: dict[str, int] = field(default_factory=dict)
@@ -70,9 +75,37 @@ class DeployCheckSession:
     def redactor(self) -> Redactor:
         return Redactor(self.config.secrets)
 
+    @property
+    def deployment_id(self) -> str:
+        """``--deploy-id``, else the CI commit variable, else ``git rev-parse HEAD``."""
+        if self._deployment_id is None:
+            from .history import resolve_deploy_id
+
+            self._deployment_id = resolve_deploy_id(self.deploy_id, self.environ, self.root)
+        return self._deployment_id
+
+    def history(self) -> HistoryStore:
+        """The configured history store, opened once per session."""
+        if self._history is None:
+            from .history import HistoryStore
+
+            self._history = HistoryStore.from_config(
+                self.section("history"), self.root, redact=self.redactor.redact
+            )
+        return self._history
+
     def previous_bundle_sizes(self) -> dict[str, int] | None:
-        """The artifact sizes of the last recorded run, for the bundle growth check."""
-        return None
+        """The artifact sizes of the deployment before this one, for the growth check."""
+        try:
+            return self.history().previous_bundle_sizes(self.deployment_id) or None
+        except HistoryError:
+            return None  # without a readable history there is nothing to grow from
+
+    def record_bundle_sizes(self, sizes: Mapping[str, int]) -> None:
+        """Store this deployment's artifact sizes for the next growth check."""
+        self.bundle_sizes.update(sizes)
+        if sizes:
+            self.history().record_bundle_sizes(self.deployment_id, sizes)
 
     def section(self, name: str) -> Mapping[str, Any]:
         return self.config.section(name)
@@ -197,10 +230,13 @@ class DeployCheckSession:
         return asyncio.run(run())
 
     def close(self) -> None:
-        """Stop the local service if this session started one."""
+        """Stop the local service if this session started one; close the history."""
         if self._local is not None:
             self._local.stop()
             self._local = None
+        if self._history is not None:
+            self._history.close()
+            self._history = None
 
 
 def shortest_path(path: Path) -> Path:

@@ -14,11 +14,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import uvicorn
@@ -55,9 +56,8 @@ def serve_app(
     config = uvicorn.Config(
         app, host=HOST, port=port, log_level="critical", lifespan="off", **ssl_options
     )
+    # uvicorn leaves signal handlers alone when it does not run in the main thread.
     server = uvicorn.Server(config)
-    # uvicorn installs signal handlers only in the main thread; a test thread must not try.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
@@ -88,35 +88,38 @@ def serve_process(
 ) -> Iterator[str]:
     """Run ``argv`` (which must listen on ``port``) and yield its base URL once it is ready."""
     base_url = f"http://{HOST}:{port}"
-    process = subprocess.Popen(
-        list(argv),
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        _wait_ready(process, base_url + ready_path, timeout)
-        yield base_url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+    # A file, not a pipe: a chatty service must never block on a full pipe buffer.
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+            _wait_ready(process, output, base_url + ready_path, timeout)
+            yield base_url
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float) -> None:
+def _wait_ready(
+    process: subprocess.Popen[bytes], output: IO[bytes], url: str, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stderr.read().decode(errors="replace") if process.stderr else ""
-            raise RuntimeError(f"the service exited with {process.returncode}:\n{output[-3000:]}")
+            output.seek(0)
+            text = output.read().decode(errors="replace")
+            raise RuntimeError(f"the service exited with {process.returncode}:\n{text[-3000:]}")
         with contextlib.suppress(httpx.HTTPError):
             # Any answer means the server is up; an unhealthy one is for the test to judge.
             httpx.get(url, timeout=1.0)

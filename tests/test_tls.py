@@ -148,6 +148,17 @@ def test_garbage_is_a_value_error_and_never_a_crash(data: bytes) -> None:
         parse_certificate(data)
 
 
+@given(st.data())
+def test_a_corrupted_certificate_is_read_or_rejected_but_never_crashes(
+    pki: Pki, data: st.DataObject
+) -> None:
+    original = bytearray(der(pki.leaf))
+    for _ in range(data.draw(st.integers(1, 4))):
+        original[data.draw(st.integers(0, len(original) - 1))] = data.draw(st.integers(0, 255))
+    with contextlib.suppress(ValueError):
+        assert isinstance(parse_certificate(bytes(original)), Certificate)
+
+
 # -- judging -------------------------------------------------------------------------------------
 
 

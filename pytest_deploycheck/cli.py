@@ -72,8 +72,20 @@ def _session(
     try:
         session.config  # noqa: B018 - load and validate now, so errors come before any work
         yield session
+    except DeployCheckError as exc:
+        # a command's output (a local service's log, say) may hold a secret of the config
+        raise DeployCheckError(session.redactor.redact(str(exc))) from None
     finally:
         session.close()
+
+
+def _write(path: str | Path, text: str, *, append: bool = False) -> None:
+    """Write a report file; a path that cannot be written is a usage error, not a crash."""
+    try:
+        with open(path, "a" if append else "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise DeployCheckError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,10 +115,16 @@ def schema(section: str | None) -> None:
 @handle_errors
 def check_config(config_path: Path) -> None:
     """Validate the config file and the spec it names; list every problem."""
+    from .checks import plan_checks
+
     with _session(config_path) as session:
         operations = session.spec.operations
         spec_name = session.config.spec_path.name
-    click.echo(f"{config_path}: valid; spec {spec_name}: {len(operations)} operations")
+        checks = plan_checks(session)  # settings that name what the spec lacks fail here
+    click.echo(
+        f"{config_path}: valid; spec {spec_name}: {len(operations)} operations, "
+        f"{len(checks)} checks"
+    )
 
 
 @main.command()
@@ -121,12 +139,21 @@ def lint(spec_path: Path | None, config_path: Path, output: str) -> None:
     from .spec import load_spec
 
     settings: Any = {}
-    if spec_path is None or config_path.exists():
+    if spec_path is None:
         with _session(config_path) as session:
-            spec = session.spec if spec_path is None else load_spec(spec_path)
+            spec = session.spec
             settings = session.section("openapi")
     else:
         spec = load_spec(spec_path)
+        if config_path.exists():
+            # the config's rule settings apply to any spec, but a broken config must not
+            # stop the lint of another file
+            try:
+                with _session(config_path) as session:
+                    settings = session.section("openapi")
+            except DeployCheckError as exc:
+                first = str(exc).splitlines()[0]
+                click.echo(f"deploycheck: ignoring {config_path} ({first})", err=True)
     findings = check_openapi(spec, settings)
     if output == "json":
         rows = [
@@ -166,6 +193,10 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
     console = _console()
     with _session(config_path) as session:
         checks = plan_checks(session)
+        # one availability sweep for all operations, as in a pytest run
+        session.availability_labels = [
+            c.param for c in checks if c.family == "availability" and c.param
+        ]
         with console.status("starting") as status:
 
             def started(check: Any) -> None:
@@ -251,8 +282,7 @@ def report(
         click.echo(text)
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(text + "\n")
+            _write(summary, text + "\n", append=True)
     else:
         click.echo(
             render_terminal(
@@ -261,10 +291,10 @@ def report(
             nl=False,
         )
     if json_path and json_path != "-":
-        Path(json_path).write_text(render_json(analysis, redact=redact), encoding="utf-8")
+        _write(json_path, render_json(analysis, redact=redact))
         click.echo(f"wrote {json_path}", err=True)
     if html_path:
-        Path(html_path).write_text(render_html(analysis, redact=redact), encoding="utf-8")
+        _write(html_path, render_html(analysis, redact=redact))
         click.echo(f"wrote {html_path}", err=True)
     if fail_on_verdict and analysis.score.verdict.value == "fail":
         sys.exit(EXIT_FAILED)

@@ -212,8 +212,11 @@ def _plan_drift_and_tls(session: DeployCheckSession) -> Iterator[Check]:
     def drift(s: DeployCheckSession) -> Outcome:
         from .drift import check_drift
 
+        section = dict(s.section("drift"))
+        if not section.get("path") and s.config.spec_served_path:
+            section["path"] = s.config.spec_served_path  # spec.served_path says where
         with s.client() as client:
-            return Outcome(findings=check_drift(client, s.spec, s.section("drift")))
+            return Outcome(findings=check_drift(client, s.spec, section))
 
     def tls(s: DeployCheckSession) -> Outcome:
         from .tls import check_tls

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from .checks import PHASES, Check, Outcome, plan_checks
+from .checks import PHASES, Check, Outcome
 from .errors import DeployCheckError
-from .findings import Finding, failures, format_findings
+from .findings import Finding, Severity, failures, format_findings
 from .session import DeployCheckSession
 
 __all__ = [
@@ -44,10 +44,13 @@ class CheckFailed(Exception):
 class ConfigFile(pytest.File):
     """``deployment-config.json``: one collector per phase."""
 
+    def __init__(self, *, checks: list[Check], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checks = checks
+
     def collect(self) -> Iterator[PhaseCollector]:
-        checks = plan_checks(self.config.stash[SESSION_KEY])
         for phase in PHASES:
-            selected = [check for check in checks if check.phase == phase]
+            selected = [check for check in self.checks if check.phase == phase]
             if selected:
                 yield PhaseCollector.from_parent(self, name=phase, checks=selected)
 
@@ -99,10 +102,10 @@ class CheckItem(pytest.Item):
             self.user_properties.append((SAMPLES_PROPERTY, json.dumps(payload)))
         if outcome.details:
             self.add_report_section("call", "deploycheck", redact("\n".join(outcome.details)))
-        warnings = [f for f in outcome.findings if f not in failures(outcome.findings)]
-        if warnings:
-            self.add_report_section("call", "warnings", redact(format_findings(warnings)))
         errors = failures(outcome.findings)
+        notes = [f for f in outcome.findings if f.severity is not Severity.ERROR]
+        if notes:
+            self.add_report_section("call", "findings", redact(format_findings(notes)))
         if errors:
             raise CheckFailed(
                 [Finding(f.rule, redact(f.message), f.severity, f.location) for f in errors]

@@ -5,14 +5,14 @@ Hooks stay thin: they hand off to one ``DeployCheckSession`` stored on the pytes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
 
-from .checks import FAMILIES, PHASES, ROUNDS
+from .checks import FAMILIES, PHASES, ROUNDS, plan_checks
 from .config import Config
 from .errors import DeployCheckError
 from .items import SESSION_KEY, CheckItem, ConfigFile
@@ -22,6 +22,7 @@ from .spec import Spec
 if TYPE_CHECKING:
     from .scorekeeper import ScoredRun, ScoreKeeper
 
+T = TypeVar("T")
 DEFAULT_CONFIG = "deployment-config.json"
 _ERROR_KEY = pytest.StashKey[DeployCheckError]()
 
@@ -65,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config_path=shortest_path(path),
         base_url_option=config.getoption("deploycheck_base_url"),
         deploy_id=config.getoption("deploy_id"),
+        store_history=not config.getoption("deploycheck_no_history"),
     )
 
 
@@ -146,12 +148,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ConfigFile
     if file_path.resolve() != state.config_path.resolve():
         return None
     try:
-        # validate now: a bad config stops the run with every problem listed
-        state.spec.operations  # noqa: B018 - loading the spec reports its errors here too
+        # plan now: a bad config, an unreadable spec or a setting that names something the
+        # spec lacks stops the run with every problem listed, as a usage error
+        checks = plan_checks(state)
     except DeployCheckError as exc:
         parent.config.stash[_ERROR_KEY] = exc
         return None
-    return ConfigFile.from_parent(parent, path=file_path)
+    return ConfigFile.from_parent(parent, path=file_path, checks=checks)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item], config: pytest.Config) -> None:
@@ -179,36 +182,30 @@ def deploycheck_session(pytestconfig: pytest.Config) -> DeployCheckSession:
     return pytestconfig.stash[SESSION_KEY]
 
 
-def _usage(exc: DeployCheckError) -> pytest.UsageError:
-    return pytest.UsageError(str(exc))
+def _loaded(load: Callable[[], T]) -> T:
+    """``load()``, with a DeployCheckError failing the test by its message alone."""
+    try:
+        return load()
+    except DeployCheckError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def deploycheck_config(deploycheck_session: DeployCheckSession) -> Config:
     """The validated, interpolated deployment config."""
-    try:
-        return deploycheck_session.config
-    except DeployCheckError as exc:
-        raise _usage(exc) from None
+    return _loaded(lambda: deploycheck_session.config)
 
 
 @pytest.fixture(scope="session")
 def deploycheck_spec(deploycheck_session: DeployCheckSession) -> Spec:
     """The OpenAPI document the config names."""
-    try:
-        return deploycheck_session.spec
-    except DeployCheckError as exc:
-        raise _usage(exc) from None
+    return _loaded(lambda: deploycheck_session.spec)
 
 
 @pytest.fixture
 def deploycheck_client(deploycheck_session: DeployCheckSession) -> Iterator[httpx.Client]:
     """An httpx client bound to the target (started locally if no base URL), with auth headers."""
-    try:
-        client = deploycheck_session.client()
-    except DeployCheckError as exc:
-        raise _usage(exc) from None
-    with client:
+    with _loaded(deploycheck_session.client) as client:
         yield client
 
 

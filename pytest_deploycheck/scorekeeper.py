@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .analysis import Analysis, analyse, analyse_store, score_deployment
-from .history import Deployment, describe_deployment
+from .history import Deployment
 from .items import CHECK_PROPERTY, SAMPLES_PROPERTY
 from .results import RunResult
 from .scoring import ScoringSettings, score_run
@@ -40,6 +40,7 @@ class ScoreKeeper:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     _run: RunResult | None = None
     phases: set[str] = field(default_factory=set)
+    _failed: set[str] = field(default_factory=set)
 
     def add(self, nodeid: str, when: str, outcome: str, properties: Iterable[Any]) -> None:
         """Record one report (setup, call or teardown) of a deploycheck item."""
@@ -56,6 +57,9 @@ class ScoreKeeper:
             for label, ok, latency in json.loads(props.get(SAMPLES_PROPERTY, "[]")):
                 run.record(str(label), bool(ok), float(latency))
         if outcome == "failed":
+            if nodeid in self._failed:
+                return  # a failing call and a failing teardown are one failed check
+            self._failed.add(nodeid)
             run.fail_check(family)
             if family == "health":
                 run.health_ok = False
@@ -77,19 +81,19 @@ class ScoreKeeper:
     def finish(self, session: DeployCheckSession, *, store_results: bool = True) -> ScoredRun:
         """Score the run, store it in the history, and analyse it against the past."""
         run = self._current()
-        config = session.config
         run.deploy_id = session.deployment_id
         run.phase = "+".join(sorted(self.phases)) or "phase2"
         run.finished_at = datetime.now(UTC)
         settings = ScoringSettings.from_config(session.section("scoring"))
+        if not session.section("health").get("key", True):
+            # health.key false: a failing health check is one failed check among others
+            run.health_ok = None if run.health_ok is False else run.health_ok
+            run.key_checks_failed = [f for f in run.key_checks_failed if f != "health"]
         if not store_results:
             deployment = Deployment(id=run.deploy_id, created_at=run.started_at)
             scored = score_deployment(deployment, run, settings)
             return ScoredRun(run, analyse([scored], settings), stored=False)
         store = session.history()
-        deployment = describe_deployment(
-            run.deploy_id, session.environ, config.root, environment=config.environment
-        )
-        store.save_run(run, score_run(run, settings), deployment)
+        store.save_run(run, score_run(run, settings), session.deployment_record())
         analysis = analyse_store(store, settings, deploy_id=run.deploy_id)
         return ScoredRun(run, analysis, stored=True)

@@ -27,7 +27,7 @@ from .target import LocalService
 from .units import parse_duration
 
 if TYPE_CHECKING:
-    from .history import HistoryStore
+    from .history import Deployment, HistoryStore
 
 __all__ = ["DeployCheckSession", "shortest_path"]
 
@@ -40,6 +40,8 @@ class DeployCheckSession:
     base_url_option: str | None = None
     deploy_id: str | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # --deploycheck-no-history: measure and score, but write nothing to the history
+    store_history: bool = True
     _config: Config | None = field(default=None, init=False, repr=False)
     _spec: Spec | None = field(default=None, init=False, repr=False)
     _local: LocalService | None = field(default=None, init=False, repr=False)
@@ -101,11 +103,22 @@ class DeployCheckSession:
         except HistoryError:
             return None  # without a readable history there is nothing to grow from
 
+    def deployment_record(self) -> Deployment:
+        """This deployment as the history stores it: id, commit, branch, environment."""
+        from .history import describe_deployment
+
+        config = self.config
+        return describe_deployment(
+            self.deployment_id, self.environ, config.root, environment=config.environment
+        )
+
     def record_bundle_sizes(self, sizes: Mapping[str, int]) -> None:
         """Store this deployment's artifact sizes for the next growth check."""
         self.bundle_sizes.update(sizes)
-        if sizes:
-            self.history().record_bundle_sizes(self.deployment_id, sizes)
+        if sizes and self.store_history:
+            store = self.history()
+            store.record_deployment(self.deployment_record())
+            store.record_bundle_sizes(self.deployment_id, sizes)
 
     def section(self, name: str) -> Mapping[str, Any]:
         return self.config.section(name)

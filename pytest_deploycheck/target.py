@@ -96,7 +96,13 @@ class LocalService:
                 f"cannot start the local service {self.argv[0]!r}: {exc.strerror}; "
                 "fix target.local.command in the config or pass --deploycheck-base-url"
             ) from None
-        self._wait_until_ready(clock, sleep)
+        try:
+            self._wait_until_ready(clock, sleep)
+        except BaseException:
+            # Ctrl-C while waiting too: the process is in its own session, so nothing else
+            # would stop it
+            self.stop()
+            raise
         return self.base_url
 
     def _wait_until_ready(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
@@ -120,7 +126,8 @@ class LocalService:
                 except httpx.HTTPError as exc:
                     last_problem = type(exc).__name__
                 else:
-                    if response.status_code < 500:
+                    # a 404 is a wrong ready_path, not a ready service
+                    if response.status_code < 400:
                         return
                     last_problem = f"HTTP {response.status_code}"
                 if clock() >= deadline:

@@ -323,3 +323,23 @@ def test_fixtures_for_users_own_tests(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess("test_mine.py")
     result.assert_outcomes(passed=1)
+
+
+def test_a_setting_naming_an_unknown_operation_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    write_project(pytester, availability={"include": ["GET /itemz"]})
+    result = pytester.runpytest_subprocess("--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*availability.include*'GET /itemz'*"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_a_wrong_ready_path_is_not_taken_for_a_ready_service(pytester: pytest.Pytester) -> None:
+    write_project(pytester)
+    config = json.loads((pytester.path / "deployment-config.json").read_text())
+    config["target"]["local"].update(ready_path="/no-such-path", ready_timeout="1s")
+    (pytester.path / "deployment-config.json").write_text(json.dumps(config))
+    result = pytester.runpytest_subprocess("-m", "phase2 and health")
+    result.assert_outcomes(failed=1, deselected=9)
+    result.stdout.fnmatch_lines(["*did not answer http://127.0.0.1:*/no-such-path*HTTP 404*"])

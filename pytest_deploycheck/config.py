@@ -847,13 +847,9 @@ class LocalTarget:
 
     def argv(self, host: str, port: int, python: str = sys.executable) -> list[str]:
         """The command with ``{host}``, ``{port}`` and ``{python}`` filled in."""
-        values = {"{host}": host, "{port}": str(port), "{python}": python}
-        result = []
-        for argument in self.command:
-            for placeholder, value in values.items():
-                argument = argument.replace(placeholder, value)
-            result.append(argument)
-        return result
+        from .target import substitute
+
+        return substitute(self.command, {"host": host, "port": str(port), "python": python})
 
 
 @dataclass(frozen=True)

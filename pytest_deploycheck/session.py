@@ -50,6 +50,7 @@ class DeployCheckSession:
         default_factory=dict, init=False, repr=False
     )
     _deployment_id: str | None = field(default=None, init=False, repr=False)
+    _redactor: Redactor | None = field(default=None, init=False, repr=False)
     _history: HistoryStore | None = field(default=None, init=False, repr=False)
     availability_labels: list[str] = field(default_factory=list)
     # sizes the bundle check measured, stored with the run's history
@@ -75,7 +76,9 @@ class DeployCheckSession:
 
     @property
     def redactor(self) -> Redactor:
-        return Redactor(self.config.secrets)
+        if self._redactor is None:
+            self._redactor = Redactor(self.config.secrets)
+        return self._redactor
 
     @property
     def deployment_id(self) -> str:
@@ -156,18 +159,18 @@ class DeployCheckSession:
                 "the local service could not be started; see the first failure for its output"
             )
         if self._local is None:
-            local = self.section("target").get("local")
-            if not local or not local.get("command"):
+            local = self.config.local
+            if local is None:
                 raise TargetError(
                     "no target: pass --deploycheck-base-url URL (or set DEPLOYCHECK_BASE_URL), "
                     "or set target.local.command in the config to start the service locally"
                 )
             service = LocalService(
-                command=list(local["command"]),
-                cwd=self.root / str(local.get("cwd", ".")),
-                env={str(k): str(v) for k, v in (local.get("env") or {}).items()},
-                ready_path=str(local.get("ready_path", "/health")),
-                ready_timeout=parse_duration(local.get("ready_timeout", "30s")),
+                command=local.command,
+                cwd=local.cwd,
+                env=local.env,
+                ready_path=local.ready_path,
+                ready_timeout=local.ready_timeout,
             )
             try:
                 service.start()

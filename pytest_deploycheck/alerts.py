@@ -18,6 +18,7 @@ does). A clear probe that keeps answering changes nothing, so it costs no write.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -100,6 +101,11 @@ class Notification:
     def text(self) -> str:
         """Title and body, as one block of plain text."""
         return f"{self.title}\n{self.body}" if self.body else self.title
+
+    def redacted(self, redact: Callable[[str], str]) -> Notification:
+        """A copy with ``redact`` applied to the title and the body, which quote probe URLs
+        and what the server answered."""
+        return dataclasses.replace(self, title=redact(self.title), body=redact(self.body))
 
 
 @dataclass(frozen=True, slots=True)

@@ -397,7 +397,8 @@ def rollback(
             dry_run=dry_run,
             confirm=lambda prompt: click.confirm(prompt, default=False),
         )
-    console.print(outcome.describe(), markup=False, style=None if outcome.ok else "bold red")
+    described = outcome.describe(session.redactor.redact)
+    console.print(described, markup=False, style=None if outcome.ok else "bold red")
     sys.exit(outcome.exit_code)
 
 

@@ -26,7 +26,7 @@ import httpx
 from .availability import send_probe
 from .errors import ConfigError
 from .health import check_health
-from .history import HistoryStore, describe_deployment, resolve_deploy_id
+from .history import HistoryStore
 from .probes import ProbeRequest
 from .results import OperationSamples, RunResult
 from .scoring import Score, ScoringSettings, percentile, score_run
@@ -418,10 +418,8 @@ def run_collect(
     }
     health_section = session.section("health")
     health = health_section if health_section.get("enabled", True) else None
-    deploy_id = resolve_deploy_id(session.deploy_id, session.environ, session.root)
-    deployment = describe_deployment(
-        deploy_id, session.environ, session.root, environment=config.environment
-    )
+    deploy_id = session.deployment_id
+    deployment = session.deployment_record()
     report = progress or _Silent()
     result = CollectResult(deploy_id, len(settings.rounds))
     base_url = session.base_url()

@@ -2,12 +2,15 @@
 
 Values come from the process environment first, then from the configured dotenv files in
 order (``.env``, Cloudflare's ``.dev.vars``: same syntax). Every problem is reported at once.
-The value of a secret variable never appears in a message, not even in part: reasons are
-phrased from the configuration alone, and only non-secret values are quoted.
+The value of a secret variable (``secret: true``, or by default a name that
+:func:`~.redaction.looks_secret`) never appears in a message, not even in part: reasons are
+phrased from the configuration alone, only non-secret values are quoted, and any secret value
+a quoted one embeds (through ``${VAR}``) is masked.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +24,7 @@ from dotenv.variables import parse_variables
 
 from .errors import ConfigError
 from .findings import Finding, Severity
+from .redaction import MASK, MIN_SECRET_LENGTH, looks_secret
 
 __all__ = [
     "BOOL_FALSE",
@@ -29,7 +33,6 @@ __all__ = [
     "Variable",
     "check_environment",
     "check_value",
-    "is_secret_name",
     "parse_bool",
     "parse_email",
     "parse_int",
@@ -43,10 +46,8 @@ BOOL_TRUE = frozenset({"true", "1", "yes", "on"})
 BOOL_FALSE = frozenset({"false", "0", "no", "off"})
 DEFAULT_FILES = (".env",)
 
-_SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|KEY)$", re.IGNORECASE)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-_SHORTEST_EMBEDDED_SECRET = 4
 _NEWLINE = re.compile(r"\r\n|\n|\r")
 # Schemes whose URLs name a local file rather than a host.
 _HOSTLESS_SCHEMES = ("file", "sqlite")
@@ -110,11 +111,6 @@ def parse_email(text: str) -> str:
     return text
 
 
-def is_secret_name(name: str) -> bool:
-    """Names ending in ``_TOKEN``, ``_SECRET``, ``_PASSWORD`` or ``_KEY`` hold secrets."""
-    return bool(_SECRET_NAME.search(name))
-
-
 # -- the configuration -----------------------------------------------------------------------
 
 
@@ -163,7 +159,7 @@ def parse_variables_section(section: Mapping[str, Any]) -> list[Variable]:
                 name=str(name),
                 type=kind,
                 required=bool(options.get("required", False)),
-                secret=bool(options.get("secret", is_secret_name(str(name)))),
+                secret=bool(options.get("secret", looks_secret(str(name)))),
                 default=None if default is None else str(default),
                 choices=choices,
                 pattern=pattern,
@@ -228,9 +224,16 @@ class _Value:
 
 
 def check_environment(
-    section: Mapping[str, Any], root: Path, environ: Mapping[str, str]
+    section: Mapping[str, Any],
+    root: Path,
+    environ: Mapping[str, str],
+    redact: Callable[[str], str] | None = None,
 ) -> list[Finding]:
-    """Every declared variable is set (when required) and valid for its type."""
+    """Every declared variable is set (when required) and valid for its type.
+
+    Secret values are masked here, whatever ``redact`` does; ``redact`` (the session's
+    redactor) then masks what only the session knows to be secret in every message.
+    """
     variables = parse_variables_section(section)
     files = [str(name) for name in section.get("files", DEFAULT_FILES)]
     findings: list[Finding] = []
@@ -241,7 +244,7 @@ def check_environment(
         from_files.append((name, values))
     places = ", ".join(["the environment", *files])
     resolved = {variable: _lookup(variable, environ, from_files) for variable in variables}
-    secrets = _secret_values(resolved, environ, from_files)
+    secrets = _secret_values(variables, resolved, environ, from_files)
     for variable, value in resolved.items():
         if value is None:
             if variable.required:
@@ -273,19 +276,30 @@ def check_environment(
                 location=value.location,
             )
         )
-    return findings
+    if redact is None:
+        return findings
+    return [dataclasses.replace(f, message=redact(f.message)) for f in findings]
 
 
 def _secret_values(
+    variables: Sequence[Variable],
     resolved: Mapping[Variable, _Value | None],
     environ: Mapping[str, str],
     from_files: Sequence[tuple[str, Mapping[str, tuple[str, int]]]],
 ) -> list[str]:
-    """Every secret value in sight: a plain value may embed one through ${VAR} expansion."""
+    """Every secret value in sight: a plain value may embed one through ${VAR} expansion.
+
+    A declared variable is secret as declared; any other name is secret when it looks so.
+    """
+    declared = {variable.name: variable.secret for variable in variables}
+
+    def secret(name: str) -> bool:
+        return declared[name] if name in declared else looks_secret(name)
+
     found = [value.text for variable, value in resolved.items() if value and variable.secret]
-    found += [text for name, text in environ.items() if is_secret_name(name)]
+    found += [text for name, text in environ.items() if secret(name)]
     for _, values in from_files:
-        found += [text for name, (text, _) in values.items() if is_secret_name(name)]
+        found += [text for name, (text, _) in values.items() if secret(name)]
     # longest first, so a secret containing another is hidden whole
     return sorted({text for text in found if text}, key=len, reverse=True)
 
@@ -294,8 +308,8 @@ def _redact(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         # a very short secret ("1", "on") would blank out unrelated characters: only whole
         # values equal to it are hidden
-        if len(secret) >= _SHORTEST_EMBEDDED_SECRET or text == secret:
-            text = text.replace(secret, "***")
+        if len(secret) >= MIN_SECRET_LENGTH or text == secret:
+            text = text.replace(secret, MASK)
     return text
 
 

@@ -40,7 +40,8 @@ def _plan_env(session: DeployCheckSession) -> Iterator[Check]:
     def run(s: DeployCheckSession) -> Outcome:
         from .environment import check_environment
 
-        return Outcome(findings=check_environment(s.section("env"), s.root, s.environ))
+        findings = check_environment(s.section("env"), s.root, s.environ, redact=s.redactor.redact)
+        return Outcome(findings=findings)
 
     yield Check("env", "phase1", run, None, "round1")
 

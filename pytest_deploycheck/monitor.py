@@ -8,12 +8,16 @@ the terminal (the reporter) and to the configured channels (:mod:`.notify`); ``-
 exports Prometheus metrics (:mod:`.metrics`). With ``rollback.auto``, the first critical alert
 runs the rollback once, and the health check after it says whether the service came back.
 
+Probe details (URLs, what the server answered) pass through the session's redactor before
+they reach the alert state, the terminal or a channel.
+
 The clock, the sleep and the prober are injected: a 30-minute monitor runs in milliseconds
 in the tests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -36,7 +40,7 @@ from .alerts import (
 from .availability import ProbeResult, judge
 from .errors import ConfigError, HistoryError
 from .health import HealthResult, check_health
-from .history import AlertEvent, AlertState, HistoryStore, resolve_deploy_id
+from .history import AlertEvent, AlertState, HistoryStore
 from .metrics import MetricsServer, MonitorMetrics
 from .notify import AppriseSender, Delivery, Dispatcher, Sender, notify_settings
 from .probes import ProbeRequest
@@ -213,12 +217,16 @@ class HttpProber:
             limits=httpx.Limits(max_connections=width, max_keepalive_connections=width),
         )
         self._pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="deploycheck-probe")
-        # Built once and sent every round: building (URL merging, parsing) is a good share of
-        # a probe's CPU, and the requests never change.
-        self._requests = {
-            label: self._build(build_request(operation))
-            for label, operation in self._operations.items()
-        }
+        try:
+            # Built once and sent every round: building (URL merging, parsing) is a good share
+            # of a probe's CPU, and the requests never change.
+            self._requests = {
+                label: self._build(build_request(operation))
+                for label, operation in self._operations.items()
+            }
+        except BaseException:
+            self.close()  # nobody else holds this half-built prober to close it
+            raise
 
     def _build(self, probe: ProbeRequest) -> httpx.Request:
         kwargs: dict[str, Any] = {"params": probe.params, "headers": probe.headers}
@@ -277,7 +285,11 @@ class HttpProber:
 
 
 class MonitorReporter(Protocol):
-    """What the monitor tells the terminal. ``delivery`` is called from channel threads."""
+    """What the monitor tells the terminal. ``delivery`` is called from channel threads.
+
+    Every text it receives (probe details, notifications, the rollback's ``description``) is
+    already redacted.
+    """
 
     def started(
         self, settings: MonitorSettings, channels: Sequence[str], open_alerts: Sequence[AlertState]
@@ -293,7 +305,7 @@ class MonitorReporter(Protocol):
 
     def delivery(self, delivery: Delivery) -> None: ...
 
-    def rollback(self, outcome: RollbackOutcome) -> None: ...
+    def rollback(self, outcome: RollbackOutcome, description: str) -> None: ...
 
 
 class _Silent:
@@ -316,7 +328,7 @@ class _Silent:
     def delivery(self, delivery: Delivery) -> None:
         return None
 
-    def rollback(self, outcome: RollbackOutcome) -> None:
+    def rollback(self, outcome: RollbackOutcome, description: str) -> None:
         return None
 
 
@@ -325,7 +337,10 @@ _MARKS = {1: "⚠ ", 2: "⚠ ", 3: "🚨"}
 
 
 def format_notification(notification: Notification) -> str:
-    """A notification for the terminal, in rich markup (server text escaped)."""
+    """A notification for the terminal, in rich markup (server text escaped).
+
+    The monitor hands its reporter notifications already redacted.
+    """
     from rich.markup import escape
 
     if notification.kind is NotificationKind.RESOLVED:
@@ -419,11 +434,11 @@ class RichMonitorReporter:
                 f"{delivery.attempts} attempt(s), given up[/]: {escape(delivery.error or '')}"
             )
 
-    def rollback(self, outcome: RollbackOutcome) -> None:
+    def rollback(self, outcome: RollbackOutcome, description: str) -> None:
         from rich.markup import escape
 
         style = "green" if outcome.ok else "bold red"
-        self.console.print(f"[{style}]{escape(outcome.describe())}[/]")
+        self.console.print(f"[{style}]{escape(description)}[/]")
 
 
 # -- the monitor ----------------------------------------------------------------------------
@@ -464,7 +479,11 @@ class MonitorResult:
 
 
 class Monitor:
-    """The monitor loop: rounds on a schedule, alert state in the store, notifications out."""
+    """The monitor loop: rounds on a schedule, alert state in the store, notifications out.
+
+    ``redact`` (the session's ``redactor.redact``) masks every probe detail as it comes in,
+    and every notification and rollback report as it goes out.
+    """
 
     def __init__(
         self,
@@ -473,6 +492,7 @@ class Monitor:
         prober: Prober,
         store: HistoryStore,
         scope: str,
+        redact: Callable[[str], str],
         context: str = "",
         deploy_id: str | None = None,
         dispatcher: Dispatcher | None = None,
@@ -487,6 +507,7 @@ class Monitor:
         self.prober = prober
         self.store = store
         self.scope = scope
+        self.redact = redact
         self.context = context
         self.deploy_id = deploy_id
         self.dispatcher = dispatcher
@@ -553,7 +574,12 @@ class Monitor:
         return result
 
     def _round(self, number: int, result: MonitorResult) -> None:
-        outcomes = self.prober()
+        # Masked before anything sees them: details end up in the alert state, the events,
+        # the terminal and every channel.
+        outcomes = [
+            dataclasses.replace(outcome, detail=self.redact(outcome.detail))
+            for outcome in self.prober()
+        ]
         at = self.now()
         critical: list[AlertState] = []
         for outcome in outcomes:
@@ -591,6 +617,7 @@ class Monitor:
             self._roll_back(critical, result)
 
     def _notify(self, notification: Notification, result: MonitorResult) -> None:
+        notification = notification.redacted(self.redact)
         channels = self.dispatcher.dispatch(notification) if self.dispatcher else []
         result.notifications.append(notification)
         self.reporter.notification(notification, channels)
@@ -603,8 +630,9 @@ class Monitor:
             # A monitor before a restart already rolled back for this alert: once is enough.
             return
         outcome = self.auto_rollback()
+        description = outcome.describe(self.redact)
         result.rollbacks.append(outcome)
-        self.reporter.rollback(outcome)
+        self.reporter.rollback(outcome, description)
         at = self.now()
         verdict = "succeeded" if outcome.ok else f"FAILED ({outcome.outcome})"
         probes = ", ".join(state.key.split(":", 1)[-1] for state in critical)
@@ -620,7 +648,7 @@ class Monitor:
             kind=NotificationKind.ROLLBACK,
             level=3,
             title=f"AUTOMATIC ROLLBACK {verdict} after a critical alert on {probes}",
-            body="\n".join(filter(None, [outcome.describe(), self.context])),
+            body="\n".join(filter(None, [description, self.context])),
             at=at,
         )
         self._notify(notification, result)
@@ -678,30 +706,12 @@ def run_monitor(
         label: frozenset(int(code) for code in codes)
         for label, codes in (availability.get("allow_status") or {}).items()
     }
-    owned_prober: HttpProber | None = None
-    if prober is None:
-        owned_prober = prober = HttpProber(
-            base_url,
-            settings.probes,
-            spec=session.spec if any(p != HEALTH_PROBE for p in settings.probes) else None,
-            build_request=session.probe_request,
-            health=health_section,
-            allowed=allowed,
-            headers=config.headers,
-            timeout=settings.timeout,
-            concurrency=settings.concurrency,
-            verify=config.verify_tls,
-            transport=transport,
-            source=source,
-        )
-    deploy_id = resolve_deploy_id(session.deploy_id, session.environ, session.root)
+    deploy_id = session.deployment_id
     scope = f"{config.service_name}/{config.environment}"
     context = (
         f"Service: {config.service_name} ({config.environment}) at "
         f"{redactor.redact_url(base_url)}; deployment {deploy_id}"
     )
-    metrics = MonitorMetrics(config.service_name)
-    server: MetricsServer | None = None
     monitor: Monitor | None = None
 
     def health_after_rollback() -> HealthResult:
@@ -733,18 +743,41 @@ def run_monitor(
             now=now,
         )
 
-    dispatcher = Dispatcher(
-        notify.channels,
-        send=sender or AppriseSender(),
-        retries=notify.retries,
-        sleep=notify_sleep,
-        on_delivery=lambda delivery: monitor.on_delivery(delivery) if monitor else None,
-        redact=redactor.redact,
-    )
-    try:
+    # Everything that holds threads, connections or a port is closed on the way out, however
+    # far the set-up got.
+    with contextlib.ExitStack() as resources:
+        if prober is None:
+            owned = HttpProber(
+                base_url,
+                settings.probes,
+                spec=session.spec if any(p != HEALTH_PROBE for p in settings.probes) else None,
+                build_request=session.probe_request,
+                health=health_section,
+                allowed=allowed,
+                headers=config.headers,
+                timeout=settings.timeout,
+                concurrency=settings.concurrency,
+                verify=config.verify_tls,
+                transport=transport,
+                source=source,
+            )
+            resources.callback(owned.close)
+            prober = owned
+        metrics = MonitorMetrics(config.service_name)
+        dispatcher = Dispatcher(
+            notify.channels,
+            send=sender or AppriseSender(),
+            retries=notify.retries,
+            sleep=notify_sleep,
+            on_delivery=lambda delivery: monitor.on_delivery(delivery) if monitor else None,
+            redact=redactor.redact,
+        )
+        # Before the monitor runs there is nothing queued worth waiting for.
+        resources.callback(lambda: dispatcher.close(0 if monitor is None else _NOTIFY_DRAIN))
         if metrics_port is not None:
             _publish_score(metrics, store, deploy_id, session.section("scoring"))
             server = metrics.serve(metrics_port, metrics_address)
+            resources.callback(server.close)
             if on_metrics is not None:
                 on_metrics(server)
         monitor = Monitor(
@@ -752,6 +785,7 @@ def run_monitor(
             prober=prober,
             store=store,
             scope=scope,
+            redact=redactor.redact,
             context=context,
             deploy_id=deploy_id,
             dispatcher=dispatcher,
@@ -763,12 +797,6 @@ def run_monitor(
             now=now,
         )
         return monitor.run()
-    finally:
-        dispatcher.close(0 if monitor is None else _NOTIFY_DRAIN)
-        if server is not None:
-            server.close()
-        if owned_prober is not None:
-            owned_prober.close()
 
 
 def _publish_score(

@@ -181,18 +181,22 @@ _STOP = object()
 
 
 class Dispatcher:
-    """Delivers notifications to channels in the background, in order, per channel."""
+    """Delivers notifications to channels in the background, in order, per channel.
+
+    ``redact`` (the session's ``redactor.redact``) masks secrets in every title, body and
+    error before anything leaves the process.
+    """
 
     def __init__(
         self,
         channels: Sequence[Channel],
         *,
+        redact: Callable[[str], str],
         send: Sender | None = None,
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
         sleep: Callable[[float], None] = time.sleep,
         on_delivery: Callable[[Delivery], None] | None = None,
-        redact: Callable[[str], str] | None = None,
     ) -> None:
         self.channels = tuple(channels)
         self._send = send or AppriseSender()
@@ -200,7 +204,7 @@ class Dispatcher:
         self._backoff = backoff
         self._sleep = sleep
         self._on_delivery = on_delivery
-        self._redact = redact or (lambda text: text)
+        self._redact = redact
         self._queues: dict[str, queue.Queue[object]] = {}
         self._pending: int | None = None
         self._threads: list[threading.Thread] = []
@@ -217,10 +221,13 @@ class Dispatcher:
             self._threads.append(thread)
 
     def dispatch(self, notification: Notification) -> list[str]:
-        """Queue ``notification`` for every channel that wants it; return their names."""
+        """Queue ``notification``, redacted, for every channel that wants it; return their
+        names."""
         names = [channel.name for channel in self.channels if channel.wants(notification)]
-        for name in names:
-            self._queues[name].put(notification)
+        if names:
+            redacted = notification.redacted(self._redact)
+            for name in names:
+                self._queues[name].put(redacted)
         return names
 
     def close(self, timeout: float = 30.0) -> int:

@@ -49,14 +49,30 @@ _SECRET_WORDS = (
 )
 
 
+# Words too short to match inside other words (BYPASS, COMPASS): they count only as a whole
+# part of a name, as in DB_PASS, dbPass or MYSQL_PWD.
+_SECRET_PARTS = frozenset({"PASS", "PWD", "PW"})
+# The shell's working folders, not passwords (spelled as the shell does: a ``pwd`` query
+# parameter is still a password).
+_NOT_SECRET = frozenset({"PWD", "OLDPWD"})
+# The parts of a name: runs split at separators and at camelCase humps ("DBPass": DB, Pass).
+_NAME_PARTS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
 def looks_secret(name: str) -> bool:
     """Whether a variable, key or parameter called ``name`` probably holds a secret.
 
-    Matching is by substring on purpose (``API_KEY``, ``x-auth-token``, ``dbPassword``): a
-    needless mask costs little, a leaked token costs a lot.
+    The long words match as substrings on purpose (``API_KEY``, ``x-auth-token``,
+    ``dbPassword``, ``SESSION_COOKIE``): a needless mask costs little, a leaked token costs a
+    lot. ``PASS``, ``PWD`` and ``PW`` match only as a whole part (``DB_PASS``, ``mysqlPwd``),
+    and the shell's own ``PWD`` and ``OLDPWD`` are not secrets.
     """
+    if name in _NOT_SECRET:
+        return False
     upper = name.upper()
-    return any(word in upper for word in _SECRET_WORDS)
+    if any(word in upper for word in _SECRET_WORDS):
+        return True
+    return any(part.upper() in _SECRET_PARTS for part in _NAME_PARTS.findall(name))
 
 
 class Redactor:

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from .errors import ConfigError, RollbackError
 from .health import HealthResult
-from .history import HistoryStore, RollbackRecord, resolve_deploy_id
+from .history import HistoryStore, RollbackRecord
 from .redaction import Redactor, looks_secret
 from .units import format_duration, parse_duration
 
@@ -44,6 +44,7 @@ __all__ = [
 DEFAULT_TIMEOUT = "5m"
 _TAIL_CHARS = 4000
 _TAIL_LINES = 20
+_GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL, and for the pipe to drain after
 _EXAMPLE = '"rollback": {"command": ["wrangler", "rollback"]}'
 
 
@@ -87,15 +88,20 @@ class RollbackPlan:
     env_names: tuple[str, ...]
     timeout: float
 
-    def describe(self, redact: Callable[[str], str] = lambda text: text) -> str:
-        """One line per fact: the argv, the folder, the added variables and the timeout."""
+    def describe(self, redact: Callable[[str], str]) -> str:
+        """One line per fact: the argv, the folder, the added variables and the timeout.
+
+        ``redact`` (the session's ``redactor.redact``) masks secrets in every line: the argv
+        often carries a ``${TOKEN}``.
+        """
         lines = [
-            f"command: {redact(_quote(self.argv))}",
+            f"command: {_quote(self.argv)}",
             f"in:      {self.cwd}",
             f"env:     {', '.join(self.env_names) if self.env_names else '(none added)'}",
             f"timeout: {format_duration(self.timeout)}",
         ]
-        return "\n".join(lines)
+        # The whole text at once: a multi-line secret (a PEM key) spans lines.
+        return redact("\n".join(lines))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +137,11 @@ class RollbackOutcome:
         """0 when :attr:`ok`, else 1."""
         return 0 if self.ok else 1
 
-    def describe(self, redact: Callable[[str], str] = lambda text: text) -> str:
-        """What happened, for the terminal; failures start with ``ROLLBACK FAILED``."""
+    def describe(self, redact: Callable[[str], str]) -> str:
+        """What happened, for the terminal; failures start with ``ROLLBACK FAILED``.
+
+        ``redact`` (the session's ``redactor.redact``) masks secrets in every line.
+        """
         command = self.command
         lines: list[str] = []
         if self.outcome == "dry-run":
@@ -170,6 +179,7 @@ class RollbackOutcome:
             else:
                 lines.append("ROLLBACK FAILED: the service is not healthy after the rollback:")
                 lines.extend(f"  {finding.message}" for finding in self.health.findings)
+        # The whole text at once: a multi-line secret (a PEM key) spans lines.
         return redact("\n".join(lines))
 
 
@@ -185,7 +195,8 @@ def run_command(
     argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float
 ) -> CommandResult:
     """Run ``argv`` (no shell) with ``env`` as its whole environment; stdout and stderr are
-    kept together, and on timeout the process group is terminated, then killed."""
+    kept together. On timeout the process group is terminated, then killed; on Ctrl-C (any
+    exception) it is killed at once and the exception goes on."""
     started = time.monotonic()
     try:
         process = subprocess.Popen(
@@ -205,18 +216,38 @@ def run_command(
         return CommandResult(None, "", time.monotonic() - started, error=error)
     timed_out = False
     try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _stop_group(process, signal.SIGTERM)
         try:
-            output, _ = process.communicate(timeout=5)
+            output, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _stop_group(process, signal.SIGKILL)
-            output, _ = process.communicate()
+            timed_out = True
+            output = _terminate(process)
+    except BaseException:
+        # The command has its own session, so the terminal's Ctrl-C never reached it: without
+        # this kill it would go on rolling back after deploycheck has exited.
+        _stop_group(process, signal.SIGKILL)
+        process.wait()
+        raise
     text = output.decode("utf-8", errors="replace")[-_TAIL_CHARS:]
     exit_code = None if timed_out else process.returncode
     return CommandResult(exit_code, text, time.monotonic() - started, timed_out)
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> bytes:
+    """Stop a command over its timeout: SIGTERM, a grace period, then SIGKILL; its output."""
+    _stop_group(process, signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        _stop_group(process, signal.SIGKILL)
+        try:
+            output, _ = process.communicate(timeout=_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            # A descendant left the group and still holds the pipe: give up on the output.
+            output = b""
+            if process.stdout is not None:
+                process.stdout.close()
+            process.wait()
+    return output
 
 
 def _stop_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
@@ -325,12 +356,11 @@ def run_rollback(
         with session.client() as client:
             return check_health(client, session.section("health"))
 
-    deploy_id = resolve_deploy_id(session.deploy_id, session.environ, session.root)
     return perform_rollback(
         settings,
         root=session.root,
         store=store,
-        deploy_id=deploy_id,
+        deploy_id=session.deployment_id,
         yes=yes,
         dry_run=dry_run,
         interactive=sys.stdin.isatty() if interactive is None else interactive,

@@ -115,6 +115,7 @@ class Reporter:
         self.resolved = False
         self.notifications: list[Notification] = []
         self.rollbacks: list[RollbackOutcome] = []
+        self.rollback_texts: list[str] = []
 
     def started(self, settings: Any, channels: Sequence[str], open_alerts: Sequence[Any]) -> None:
         return None
@@ -140,8 +141,9 @@ class Reporter:
     def delivery(self, delivery: Delivery) -> None:
         return None
 
-    def rollback(self, outcome: RollbackOutcome) -> None:
+    def rollback(self, outcome: RollbackOutcome, description: str) -> None:
         self.rollbacks.append(outcome)
+        self.rollback_texts.append(description)
 
 
 def write_config(
@@ -301,13 +303,12 @@ def test_a_rollback_that_does_not_heal_fails_loudly(
     config.write_text(json.dumps(raw), encoding="utf-8")
     healthy.write_text("unhealthy\n", encoding="utf-8")
     with history(tmp_path) as store:
-        outcome = run_rollback(
-            session_for(config, service), store, yes=True, confirm=lambda _: True
-        )
+        session = session_for(config, service)
+        outcome = run_rollback(session, store, yes=True, confirm=lambda _: True)
         [record] = store.rollbacks()
 
     assert (outcome.outcome, outcome.exit_code) == ("failed", 1)
-    text = outcome.describe()
+    text = outcome.describe(session.redactor.redact)
     assert "ROLLBACK FAILED:" in text
     assert "no release to roll back to" in text
     assert "ROLLBACK FAILED: the service is not healthy after the rollback:" in text

@@ -19,7 +19,6 @@ from pytest_deploycheck.environment import (
     Variable,
     check_environment,
     check_value,
-    is_secret_name,
     parse_bool,
     parse_int,
     parse_port,
@@ -28,6 +27,7 @@ from pytest_deploycheck.environment import (
 )
 from pytest_deploycheck.errors import ConfigError
 from pytest_deploycheck.findings import Finding, Severity, failures
+from pytest_deploycheck.redaction import Redactor
 
 SECTION: dict[str, Any] = {
     "files": [".env", ".dev.vars"],
@@ -301,15 +301,59 @@ def test_a_secret_value_never_reaches_a_message(kind: str, secret: str) -> None:
         ("API_TOKEN", True),
         ("stripe_secret", True),
         ("DB_PASSWORD", True),
+        ("DB_PASS", True),
+        ("MYSQL_PWD", True),
+        ("SESSION_COOKIE", True),
         ("SIGNING_KEY", True),
-        ("KEY", True),
-        ("KEYBOARD_LAYOUT", False),
-        ("MONKEY", False),
         ("PORT", False),
+        ("BYPASS_CACHE", False),
+        ("PWD", False),
     ],
 )
-def test_secret_looking_names(name: str, secret: bool) -> None:
-    assert is_secret_name(name) is secret
+def test_variables_are_secret_by_default_by_the_one_redaction_rule(name: str, secret: bool) -> None:
+    (variable,) = parse_variables_section({"variables": {name: {"type": "int"}}})
+    assert variable.secret is secret
+
+
+@pytest.mark.parametrize("name", ["SESSION_COOKIE", "DB_PASS", "MYSQL_PWD", "dbPass"])
+def test_an_invalid_dotenv_value_of_a_secret_looking_name_is_never_shown(
+    tmp_path: Path, name: str
+) -> None:
+    secret = "abcd-efgh-SECRET-9999"
+    write(tmp_path, ".env", f"{name}={secret}\nGREETING=hi ${{{name}}}\n")
+    section = {"variables": {name: {"type": "int"}, "GREETING": {"type": "int"}}}
+    findings = check_environment(section, tmp_path, {})
+    assert errors(findings) == [
+        f".env:1: error [env-invalid] {name} is not an integer (value hidden: secret; from .env:1)",
+        ".env:2: error [env-invalid] GREETING is not an integer (got 'hi ***'; from .env:2)",
+    ]
+    text = "\n".join(str(finding) for finding in findings)
+    assert "SECRET-9999" not in text
+    assert "abcd" not in text
+
+
+def test_an_undeclared_secret_looking_dotenv_value_is_masked_where_it_is_embedded(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, ".env", "DB_PASS=pa55-w0rd-77\nDSN=postgres://app:${DB_PASS}@/db\n")
+    section = {"variables": {"DSN": {"type": "url"}}}
+    (finding,) = failures(check_environment(section, tmp_path, {}))
+    assert finding.message == (
+        "DSN is not a valid url (it has no host) (got 'postgres://app:***@/db'; from .env:2)"
+    )
+
+
+def test_the_session_redactor_masks_what_only_the_session_knows(tmp_path: Path) -> None:
+    # a value the config marks secret elsewhere (a header, a ${VAR}) under a plain name here
+    write(tmp_path, ".env", "WORKERS=many-ops-tok3n\n")
+    section = {"variables": {"WORKERS": {"type": "int"}}}
+    plain = failures(check_environment(section, tmp_path, {}))
+    assert plain[0].message.endswith("(got 'many-ops-tok3n'; from .env:1)")
+
+    findings = check_environment(section, tmp_path, {}, redact=Redactor(["ops-tok3n"]).redact)
+    (finding,) = failures(findings)
+    assert finding.message == "WORKERS is not an integer (got 'many-***'; from .env:1)"
+    assert finding.location == ".env:1"
 
 
 # -- the section schema ----------------------------------------------------------------------

@@ -13,11 +13,13 @@ import httpx
 import pytest
 from rich.console import Console
 
+from pytest_deploycheck import monitor as monitor_module
 from pytest_deploycheck.alerts import Notification, NotificationKind
 from pytest_deploycheck.errors import ConfigError, NotificationError
 from pytest_deploycheck.history import AlertState, HistoryStore
-from pytest_deploycheck.metrics import MetricsServer
+from pytest_deploycheck.metrics import MetricsServer, MonitorMetrics
 from pytest_deploycheck.monitor import (
+    HttpProber,
     MonitorResult,
     MonitorSettings,
     ProbeOutcome,
@@ -25,8 +27,10 @@ from pytest_deploycheck.monitor import (
     run_monitor,
 )
 from pytest_deploycheck.notify import Channel, Delivery
+from pytest_deploycheck.probes import ProbeRequest
 from pytest_deploycheck.rollback import CommandResult, RollbackOutcome
 from pytest_deploycheck.session import DeployCheckSession
+from pytest_deploycheck.spec import Operation, load_spec
 
 T0 = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 SPEC = """
@@ -66,11 +70,15 @@ class Service:
         self.broken = broken
         self.item_status = 200
         self.healed = False
+        self.echo_credentials = False  # a careless error page repeats the request's credentials
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/health":
             down = self.broken(self.clock.t) and not self.healed
-            return httpx.Response(503 if down else 200, json={"status": "down" if down else "ok"})
+            body = {"status": "down" if down else "ok"}
+            if down and self.echo_credentials:
+                body["received"] = request.headers.get("authorization", "")
+            return httpx.Response(503 if down else 200, json=body)
         return httpx.Response(self.item_status, json={"id": "i-1"})
 
 
@@ -80,6 +88,7 @@ class Sender:
     def __init__(self, failing: Sequence[str] = ()) -> None:
         self.failing = set(failing)
         self.sent: list[tuple[str, str, int, str]] = []
+        self.bodies: list[str] = []
         self.lock = threading.Lock()
 
     def __call__(self, channel: Channel, notification: Notification) -> None:
@@ -89,6 +98,7 @@ class Sender:
             self.sent.append(
                 (channel.name, notification.kind.value, notification.level, notification.title)
             )
+            self.bodies.append(notification.body)
 
 
 class Reporter:
@@ -100,6 +110,7 @@ class Reporter:
         self.notes: list[Notification] = []
         self.deliveries: list[Delivery] = []
         self.rollbacks: list[RollbackOutcome] = []
+        self.rollback_texts: list[str] = []
         self.open_at_start: list[AlertState] = []
 
     def started(self, settings: Any, channels: Sequence[str], open_alerts: Sequence[Any]) -> None:
@@ -121,8 +132,9 @@ class Reporter:
     def delivery(self, delivery: Delivery) -> None:
         self.deliveries.append(delivery)
 
-    def rollback(self, outcome: RollbackOutcome) -> None:
+    def rollback(self, outcome: RollbackOutcome, description: str) -> None:
         self.rollbacks.append(outcome)
+        self.rollback_texts.append(description)
 
 
 def write_config(root: Path, **sections: Any) -> Path:
@@ -153,10 +165,13 @@ def monitor(
     reporter: Reporter | None = None,
     sender: Sender | None = None,
     notify_sleep: Callable[[float], None] = lambda _: None,
+    environ: Mapping[str, str] | None = None,
     **options: Any,
 ) -> MonitorResult:
     sections = {k: options.pop(k) for k in list(options) if k in _SECTIONS}
-    session = DeployCheckSession(write_config(root, **sections), deploy_id="d-1", environ={})
+    session = DeployCheckSession(
+        write_config(root, **sections), deploy_id="d-1", environ=dict(environ or {})
+    )
     transport = httpx.MockTransport(service)
     return run_monitor(
         session,
@@ -172,7 +187,7 @@ def monitor(
     )
 
 
-_SECTIONS = {"monitor", "notify", "rollback", "health", "availability"}
+_SECTIONS = {"target", "monitor", "notify", "rollback", "health", "availability"}
 HOOK = {"channels": [{"url": "json://127.0.0.1:9/hook", "name": "hook"}]}
 
 
@@ -472,6 +487,8 @@ def test_level_3_runs_the_rollback_once_checks_health_and_reports(
     )
     assert runner.calls == [["wrangler", "rollback"]]
     [outcome] = reporter.rollbacks
+    [shown] = reporter.rollback_texts
+    assert shown.startswith("rollback command succeeded in 500ms: wrangler rollback\n")
     assert (outcome.outcome, outcome.health is not None and outcome.health.ok) == (
         "succeeded",
         True,
@@ -570,3 +587,121 @@ def test_the_rich_reporter_prints_the_seed_alert_texts(tmp_path: Path, store: Hi
     assert "🚨 ALERT LEVEL 3: health failed 3 times" in text
     assert "✅ RESOLVED: health is answering again" in text
     assert "round 2/6: 0/1 probes ok\n  ✗ health: GET /health answered 503" in text
+
+
+# -- secrets and resources ----------------------------------------------------------------------
+
+
+def test_secrets_in_probe_details_and_the_rollback_reach_no_channel_terminal_or_store(
+    tmp_path: Path, store: HistoryStore
+) -> None:
+    token = "tok-m0n1t0r-5ecret"
+    clock = FakeClock()
+    service = Service(clock, broken=lambda t: True)
+    service.echo_credentials = True
+    runner = Rollback(service)
+    sender = Sender()
+    console = Console(record=True, width=200, force_terminal=False)
+    with RichMonitorReporter(console) as reporter:
+        result = monitor(
+            tmp_path,
+            store,
+            service,
+            sender=sender,
+            reporter=reporter,  # type: ignore[arg-type]
+            rollback_runner=runner,
+            environ={"API_TOKEN": token},
+            target={
+                "base_url": "http://items.test",
+                "headers": {"Authorization": "Bearer ${API_TOKEN}"},
+            },
+            monitor={"interval": "1m", "duration": "6m"},
+            notify=HOOK,
+            rollback={"command": ["wrangler", "rollback", "--token", "${API_TOKEN}"], "auto": True},
+        )
+
+    assert runner.calls == [["wrangler", "rollback", "--token", token]]  # the command needs it
+    assert [kind for _, kind, _, _ in sender.sent] == [
+        "alert",
+        "alert",
+        "alert",
+        "rollback",
+        "resolved",
+    ]
+    assert '"received":"***"' in sender.bodies[0]
+    assert "wrangler rollback --token ***" in sender.bodies[3]
+    terminal = console.export_text()
+    assert "Last failure: GET /health answered 503, expected 200:" in terminal
+    assert '"received":"***"' in terminal
+    assert "wrangler rollback --token ***" in terminal
+    state = store.alert_state(HEALTH_KEY)
+    assert state is not None
+    seen = [
+        terminal,
+        *sender.bodies,
+        *(title for _, _, _, title in sender.sent),
+        *(n.text for n in result.notifications),
+        state.message,
+        *(event.message for event in store.alert_events()),
+    ]
+    assert [text for text in seen if token in text] == []
+
+
+class ClosingTransport(httpx.MockTransport):
+    """Notes when the client that owns it closes it."""
+
+    def __init__(self, handler: Callable[[httpx.Request], httpx.Response]) -> None:
+        super().__init__(handler)
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_failure_while_setting_up_still_closes_the_prober(
+    tmp_path: Path, store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_metrics(service: str) -> MonitorMetrics:
+        raise RuntimeError("the metrics registry is broken")
+
+    monkeypatch.setattr(monitor_module, "MonitorMetrics", broken_metrics)
+    transport = ClosingTransport(Service(FakeClock()))
+    session = DeployCheckSession(write_config(tmp_path), deploy_id="d-1", environ={})
+    with pytest.raises(RuntimeError, match="the metrics registry is broken"):
+        run_monitor(session, store, sender=Sender(), transport=transport)
+    assert transport.closed
+
+
+def test_the_prober_is_closed_after_a_normal_run(tmp_path: Path, store: HistoryStore) -> None:
+    clock = FakeClock()
+    transport = ClosingTransport(Service(clock))
+    session = DeployCheckSession(write_config(tmp_path), deploy_id="d-1", environ={})
+    result = run_monitor(
+        session,
+        store,
+        sender=Sender(),
+        transport=transport,
+        clock=clock,
+        sleep=clock.sleep,
+        now=clock.now,
+        duration="2m",
+    )
+    assert (result.rounds, transport.closed) == (2, True)
+
+
+def test_a_prober_that_cannot_build_its_requests_closes_its_client(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    transport = ClosingTransport(Service(FakeClock()))
+
+    def unbuildable(operation: Operation) -> ProbeRequest:
+        raise ValueError(f"no example for {operation.label}")
+
+    with pytest.raises(ValueError, match="no example for GET /items/"):
+        HttpProber(
+            "http://items.test",
+            ["GET /items/{item_id}"],
+            spec=load_spec(tmp_path / "items.yaml"),
+            build_request=unbuildable,
+            transport=transport,
+        )
+    assert transport.closed

@@ -22,6 +22,7 @@ from pytest_deploycheck.notify import (
     apprise_problem,
     notify_settings,
 )
+from pytest_deploycheck.redaction import Redactor
 
 AT = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 
@@ -34,6 +35,11 @@ def note(
 
 def accept_all(url: str) -> str | None:
     return None
+
+
+def keep(text: str) -> str:
+    """A redactor for tests with no secrets."""
+    return text
 
 
 # -- settings -------------------------------------------------------------------------------
@@ -125,7 +131,7 @@ def deliveries_of(
     dispatcher_kwargs: dict[str, Any], *notifications: Notification
 ) -> list[Delivery]:
     results: list[Delivery] = []
-    dispatcher = Dispatcher(on_delivery=results.append, **dispatcher_kwargs)
+    dispatcher = Dispatcher(on_delivery=results.append, **{"redact": keep, **dispatcher_kwargs})
     for notification in notifications:
         dispatcher.dispatch(notification)
     assert dispatcher.close(timeout=5) == 0
@@ -177,7 +183,9 @@ def test_unexpected_plugin_errors_count_as_failed_sends() -> None:
 def test_only_channels_that_want_a_notification_get_it() -> None:
     sender = Recorder()
     dispatcher = Dispatcher(
-        [Channel("all", "a://"), Channel("critical", "b://", frozenset({3}))], send=sender
+        [Channel("all", "a://"), Channel("critical", "b://", frozenset({3}))],
+        send=sender,
+        redact=keep,
     )
     assert dispatcher.dispatch(note(1)) == ["all"]
     assert dispatcher.dispatch(note(3)) == ["all", "critical"]
@@ -200,7 +208,10 @@ def test_a_stuck_channel_delays_neither_the_caller_nor_the_other_channels() -> N
             fast_done.set()
 
     dispatcher = Dispatcher(
-        [Channel("slow", "a://"), Channel("fast", "b://")], send=send, on_delivery=delivered
+        [Channel("slow", "a://"), Channel("fast", "b://")],
+        send=send,
+        on_delivery=delivered,
+        redact=keep,
     )
     dispatcher.dispatch(note(1))
     dispatcher.dispatch(note(2))
@@ -208,6 +219,31 @@ def test_a_stuck_channel_delays_neither_the_caller_nor_the_other_channels() -> N
     assert order == ["fast:L1", "fast:L2"]
     assert dispatcher.close(timeout=0.05) == 2  # L1 in hand, L2 queued
     release.set()
+
+
+def test_channels_receive_the_title_and_body_redacted() -> None:
+    token = "tok-5e3r3t-abc"
+    received: list[Notification] = []
+    leaky = Notification(
+        "svc:health",
+        "health",
+        NotificationKind.ALERT,
+        1,
+        f"ALERT LEVEL 1: GET /items?api_key={token} failed once",
+        f"Last failure: GET /health answered 503, expected 200: 'bad token {token}'",
+        AT,
+    )
+    dispatcher = Dispatcher(
+        [Channel("ops", "a://")],
+        send=lambda channel, notification: received.append(notification),
+        redact=Redactor([token]).redact,
+    )
+    assert dispatcher.dispatch(leaky) == ["ops"]
+    assert dispatcher.close(timeout=5) == 0
+    [sent] = received
+    assert sent.title == "ALERT LEVEL 1: GET /items?api_key=*** failed once"
+    assert sent.body == "Last failure: GET /health answered 503, expected 200: 'bad token ***'"
+    assert (sent.kind, sent.level, sent.at) == (leaky.kind, leaky.level, leaky.at)
 
 
 def test_each_channel_receives_in_order() -> None:

@@ -133,10 +133,35 @@ def test_looks_secret_names() -> None:
         "SESSION_SECRET",
         "AUTH",
         "SLACK_WEBHOOK",
+        "SESSION_COOKIE",
+        "DB_PASS",
+        "dbPass",
+        "x-db-pass",
+        "DB_PASSWD",
+        "MYSQL_PWD",
+        "SMTP_PW",
+        "pwd",  # a query parameter: only the shell's PWD is a folder
+        "TLS_PRIVATE_KEY",
     ):
         assert looks_secret(name), name
-    for name in ("DEPLOY_ENV", "BASE_URL", "PORT", "timeout"):
+    for name in (
+        "DEPLOY_ENV",
+        "BASE_URL",
+        "PORT",
+        "timeout",
+        "PWD",
+        "OLDPWD",
+        "BYPASS_CACHE",
+        "COMPASS_URL",
+        "PASSENGER_APP_ENV",
+        "SSL_CERT_FILE",  # a certificate is public; its key is caught by KEY
+    ):
         assert not looks_secret(name), name
+
+
+def test_a_query_parameter_named_like_a_short_password_word_is_masked() -> None:
+    url = Redactor([]).redact_url("https://api.example.com/login?user=ann&pass=hunter22&page=2")
+    assert url == f"https://api.example.com/login?user=ann&pass={MASK}&page=2"
 
 
 secret_text = st.text(

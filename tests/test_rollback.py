@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
+import signal
 import sys
 import textwrap
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -30,6 +34,7 @@ from pytest_deploycheck.session import DeployCheckSession
 from tests.live_server import serve_app
 
 TOKEN = "tok-9f8e7d6c5b4a"
+REDACT = Redactor([TOKEN]).redact
 HEALTHY = HealthResult(status=200, latency_ms=4.0, attempts=1)
 UNHEALTHY = HealthResult(
     [Finding("health-status", "GET /health answered 503, expected 200: 'down'")], 503, 3.0, 3
@@ -98,7 +103,7 @@ def test_dry_run_shows_the_argv_and_env_names_and_runs_nothing(
     outcome = roll_back(rollback, tmp_path, store, yes=False, dry_run=True, runner=NeverRun())
 
     assert (outcome.outcome, outcome.exit_code) == ("dry-run", 0)
-    text = outcome.describe()
+    text = outcome.describe(REDACT)
     assert "command: wrangler rollback --env prod" in text
     assert "env:     CF_API_TOKEN" in text
     assert TOKEN not in text
@@ -149,7 +154,7 @@ def test_a_successful_rollback_is_recorded_with_its_output_masked_then_health_ch
     outcome = roll_back(rollback, tmp_path, store)
 
     assert (outcome.outcome, outcome.exit_code) == ("succeeded", 0)
-    assert "health check after the rollback: ok (200, 4 ms)" in outcome.describe()
+    assert "health check after the rollback: ok (200, 4 ms)" in outcome.describe(REDACT)
     [record] = store.rollbacks()
     assert record.command == tuple(command)
     assert (record.exit_code, record.outcome, record.deploy_id) == (0, "succeeded", "deploy-2")
@@ -173,7 +178,7 @@ def test_a_failing_command_says_so_loudly_and_returns_non_zero(
     outcome = roll_back(settings(command), tmp_path, store, health=health)
 
     assert (outcome.outcome, outcome.exit_code) == ("failed", 1)
-    text = outcome.describe()
+    text = outcome.describe(REDACT)
     assert text.startswith(f"ROLLBACK FAILED: {sys.executable} exited with 3")
     assert "  no previous version, token ***" in text
     [record] = store.rollbacks()
@@ -201,8 +206,8 @@ def test_a_command_over_its_timeout_is_stopped_with_its_children(
 
     assert time.monotonic() - started < 10
     assert (outcome.outcome, outcome.exit_code) == ("timed-out", 1)
-    assert "did not finish within 1s (rollback.timeout) and was stopped" in outcome.describe()
-    assert "waiting for the platform" in outcome.describe()
+    assert "did not finish within 1s (rollback.timeout) and was stopped" in outcome.describe(REDACT)
+    assert "waiting for the platform" in outcome.describe(REDACT)
     [record] = store.rollbacks()
     assert (record.exit_code, record.outcome) == (None, "timed-out")
     assert not _running(int(pid_file.read_text()))
@@ -221,12 +226,60 @@ def _running(pid: int) -> bool:
     return True
 
 
+def test_ctrl_c_while_the_command_runs_stops_it_with_its_children(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pids.txt"
+    command = script(
+        tmp_path,
+        f"""
+        import os, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        open({str(pid_file)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
+        time.sleep(60)
+        """,
+    )
+    interrupted: list[bool] = []
+
+    def ctrl_c(signum: int, frame: FrameType | None) -> None:
+        # as a Ctrl-C would, once the command and its child are up (and only once)
+        if not interrupted and len(_pids(pid_file)) == 2:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+
+    # The command runs in its own session, so a real Ctrl-C reaches only this process:
+    # SIGALRM here plays that part without touching the terminal.
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    signal.setitimer(signal.ITIMER_REAL, 0.1, 0.05)
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_command(command, cwd=tmp_path, env=dict(os.environ), timeout=30)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    pids = _pids(pid_file)
+    try:
+        assert time.monotonic() - started < 10
+        assert len(pids) == 2
+        assert [pid for pid in pids if _running(pid)] == []
+    finally:
+        for pid in pids:  # never leave them behind, even when the test fails
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _pids(path: Path) -> list[int]:
+    try:
+        return [int(word) for word in path.read_text().split()]
+    except (FileNotFoundError, ValueError):
+        return []
+
+
 def test_a_missing_command_is_recorded_as_not_started(tmp_path: Path, store: HistoryStore) -> None:
     outcome = roll_back(settings(["no-such-rollback-tool-xyz", "undo"]), tmp_path, store)
     assert (outcome.outcome, outcome.exit_code) == ("not-started", 1)
     assert (
         "ROLLBACK FAILED: the command could not be started: 'no-such-rollback-tool-xyz' was not "
-        "found; install it, or fix rollback.command[0]" in outcome.describe()
+        "found; install it, or fix rollback.command[0]" in outcome.describe(REDACT)
     )
     [record] = store.rollbacks()
     assert (record.outcome, record.exit_code) == ("not-started", None)
@@ -239,8 +292,10 @@ def test_an_unhealthy_service_after_the_rollback_fails_it(
         settings([sys.executable, "-c", "pass"]), tmp_path, store, health=lambda: UNHEALTHY
     )
     assert (outcome.outcome, outcome.exit_code) == ("unhealthy", 1)
-    assert "ROLLBACK FAILED: the service is not healthy after the rollback:" in outcome.describe()
-    assert "GET /health answered 503" in outcome.describe()
+    assert "ROLLBACK FAILED: the service is not healthy after the rollback:" in outcome.describe(
+        REDACT
+    )
+    assert "GET /health answered 503" in outcome.describe(REDACT)
     assert store.rollbacks()[0].outcome == "unhealthy"
 
 
@@ -322,3 +377,71 @@ def test_health_is_not_checked_when_switched_off(tmp_path: Path, store: HistoryS
     session = DeployCheckSession(path, environ={})
     outcome = run_rollback(session, store, yes=True, confirm=lambda _: True)
     assert (outcome.outcome, outcome.health) == ("succeeded", None)
+
+
+def test_a_token_in_the_command_is_masked_in_every_line_shown_and_stored(
+    tmp_path: Path, store: HistoryStore
+) -> None:
+    token = "dpl-7c0ffee-5ecret"
+    echo = "import sys; print('deploying with', sys.argv[1:])"
+    path = write_config(
+        tmp_path,
+        "http://127.0.0.1:9",
+        {
+            "command": [sys.executable, "-c", echo, "--token", "${DEPLOY_TOKEN}"],
+            "env": {"CF_API_TOKEN": "cf-env-5ecret-42"},
+            "health_check": False,
+        },
+    )
+    session = DeployCheckSession(path, environ={**os.environ, "DEPLOY_TOKEN": token})
+    redact = session.redactor.redact
+
+    dry = run_rollback(session, None, dry_run=True, confirm=lambda _: True)
+    shown = dry.describe(redact)
+    masked = shlex.join([sys.executable, "-c", echo, "--token"]) + " ***"
+    assert f"command: {masked}\n" in shown
+    assert "env:     CF_API_TOKEN" in shown
+
+    outcome = run_rollback(session, store, yes=True, confirm=lambda _: True)
+    assert outcome.outcome == "succeeded"
+    done = outcome.describe(redact)
+    assert done.startswith("rollback command succeeded in ")
+    assert done.endswith(f": {masked}")
+    [stored] = store.rollbacks()  # this store has no redactor of its own
+    assert stored.command[-2:] == ("--token", "***")
+    assert stored.output == "deploying with ['--token', '***']\n"
+    for text in (shown, done, json.dumps(stored.command), stored.output):
+        assert token not in text
+        assert "cf-env-5ecret-42" not in text
+
+
+def test_the_cli_never_prints_the_token_in_the_rollback_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from pytest_deploycheck.cli import main
+
+    spec = tmp_path / "api.yaml"
+    spec.write_text(
+        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n", encoding="utf-8"
+    )
+    config = {
+        "spec": "api.yaml",
+        "history": {"url": f"sqlite:///{tmp_path / 'history.db'}"},
+        "health": {"enabled": False},
+        "rollback": {
+            "command": ["echo", "--token", "${DEPLOY_TOKEN}"],
+            "health_check": False,
+        },
+    }
+    (tmp_path / "deployment-config.json").write_text(json.dumps(config), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DEPLOY_TOKEN", "tok-5e3c7a1b9d")
+    for args in (["rollback", "--dry-run"], ["rollback", "--yes"]):
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert "tok-5e3c7a1b9d" not in result.output, args
+        assert "***" in result.output, result.output
+    stored = [path.read_bytes() for path in tmp_path.glob("history.db*")]  # WAL files too
+    assert stored
+    assert all(b"tok-5e3c7a1b9d" not in data for data in stored)

@@ -68,6 +68,11 @@ def _session(
     """A validated session; stops the local service and closes the history at the end."""
     from .session import DeployCheckSession
 
+    if not config_path.is_file():
+        raise DeployCheckError(
+            f"{config_path}: no such file; run 'deploycheck init' to write one, "
+            "or name another with --config PATH"
+        )
     session = DeployCheckSession(config_path, base_url, deploy_id)
     try:
         session.config  # noqa: B018 - load and validate now, so errors come before any work
@@ -106,7 +111,8 @@ def schema(section: str | None) -> None:
         definitions = document.get("$defs", {})
         if section not in definitions:
             raise click.BadParameter(f"no section {section!r}; sections: {sorted(definitions)}")
-        document = definitions[section]
+        # the section refers to the shared definitions: keep them, so it resolves alone
+        document = {**definitions[section], "$defs": {"common": definitions["common"]}}
     click.echo(json.dumps(document, indent=2))
 
 
@@ -185,6 +191,7 @@ def lint(spec_path: Path | None, config_path: Path, output: str) -> None:
 @handle_errors
 def pre_deploy(config_path: Path, keep_going: bool) -> None:
     """Run phase1 round by round; stop at the first failing round."""
+    from rich.markup import escape
     from rich.table import Table
 
     from .checks import ROUNDS, plan_checks
@@ -200,12 +207,12 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
         with console.status("starting") as status:
 
             def started(check: Any) -> None:
-                status.update(f"{check.round}: {check.name}")
+                status.update(f"{check.round}: {escape(check.name)}")
 
             def done(result: CheckResult) -> None:
                 mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
                 console.print(
-                    f"  {mark} {result.check.round} {result.check.name} "
+                    f"  {mark} {result.check.round} {escape(result.check.name)} "
                     f"[dim]{result.seconds:.2f}s[/]"
                 )
 
@@ -228,7 +235,7 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
     console.print(table)
     problems = [r for rr in rounds for r in rr.results if not r.passed]
     for result in problems:
-        console.print(f"[red]{result.check.round} {result.check.name}[/]")
+        console.print(f"[red]{result.check.round} {escape(result.check.name)}[/]")
         for finding in result.errors:
             console.print(f"  {redact(str(finding))}", markup=False)
     skipped = [name for name in ROUNDS if name not in {r.name for r in rounds}]
@@ -414,24 +421,30 @@ def history(ctx: click.Context, config_path: Path, limit: int) -> None:
         return
     from rich.table import Table
 
+    from .analysis import score_deployment
+    from .scoring import ScoringSettings
+
     with _session(config_path) as session:
         redact = session.redactor.redact
         store = session.history()
+        settings = ScoringSettings.from_config(session.section("scoring"))
         deployments = store.deployments(limit)
         runs = store.runs_of([d.id for d in deployments])
+        # scored as `report` scores them: every run and collect round of a deployment merged
+        results = store.load_results([d.id for d in deployments if runs.get(d.id)])
     table = Table(title=f"deployments ({len(deployments)} shown)")
-    for column in ("deployment", "created", "environment", "runs", "last score", "verdict"):
+    for column in ("deployment", "created", "environment", "runs", "score", "verdict"):
         table.add_column(column)
     for deployment in deployments:
-        stored = runs.get(deployment.id, [])
-        last = stored[-1] if stored else None
+        result = results.get(deployment.id)
+        score = score_deployment(deployment, result, settings).score if result else None
         table.add_row(
             redact(deployment.id),
             deployment.created_at.strftime("%Y-%m-%d %H:%M"),
             redact(deployment.environment or ""),
-            str(len(stored)),
-            f"{last.score:.1f}" if last and last.score is not None else "-",
-            (last.verdict or "-") if last else "-",
+            str(len(runs.get(deployment.id, []))),
+            f"{score.score:.1f}" if score else "-",
+            score.verdict.value if score else "-",
         )
     _console().print(table)
 

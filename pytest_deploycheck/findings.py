@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -44,5 +45,11 @@ def failures(findings: Iterable[Finding]) -> list[Finding]:
 def format_findings(findings: Iterable[Finding]) -> str:
     """One line per finding, errors first, in a stable order."""
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    ranked = sorted(findings, key=lambda f: (order[f.severity], f.location or "", f.rule))
+    ranked = sorted(findings, key=lambda f: (order[f.severity], _natural(f.location), f.rule))
     return "\n".join(str(finding) for finding in ranked)
+
+
+def _natural(location: str | None) -> tuple[str | int, ...]:
+    """``api.yaml:50`` before ``api.yaml:427``: numbers compare as numbers."""
+    parts = re.split(r"(\d+)", location or "")
+    return tuple(int(part) if part.isdigit() else part for part in parts)

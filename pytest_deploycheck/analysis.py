@@ -327,7 +327,7 @@ def _classify(
     # Both conditions must hold, so the test runs only where the median moved beyond the
     # tolerance: a median within it is unchanged whatever the p-value (left as None).
     tolerance = settings.regression_tolerance
-    if now > before * (1 + tolerance):
+    if now > before * (1 + tolerance) and now - before >= settings.regression_min_ms:
         slower = _mann_whitney(current, previous, "greater")
         change = Change.REGRESSION if slower < settings.regression_p else Change.UNCHANGED
         return change, slower, median_change

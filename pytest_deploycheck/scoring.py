@@ -110,6 +110,9 @@ class ScoringSettings:
     key_checks: tuple[str, ...] = ("health",)
     regression_tolerance: float = 0.10
     regression_p: float = 0.01
+    # a median that grew by less than this is noise however significant: at a few
+    # milliseconds, load on the machine moves medians by double-digit percentages
+    regression_min_ms: float = 2.0
 
     def thresholds_for(self, label: str) -> Thresholds:
         """The thresholds of operation ``label``: its override, else the global ones."""
@@ -331,6 +334,7 @@ _KEYS = (
     "key_checks",
     "regression_tolerance",
     "regression_p",
+    "regression_min",
 )
 
 
@@ -366,6 +370,9 @@ class _SettingsParser:
             key_checks=self.key_checks(),
             regression_tolerance=self.percent("regression_tolerance", 0.10),
             regression_p=self.number("regression_p", 0.01, low=0.0, high=1.0, low_open=True),
+            regression_min_ms=self.duration_ms(
+                "scoring.regression_min", self.section.get("regression_min"), 2.0
+            ),
         )
         if self.problems:
             raise ConfigError(self.problems)

@@ -246,3 +246,11 @@ def test_analyse_store_reads_the_latest_deployment_and_its_environment(tmp_path:
             p.components.performance == 0.0
             for p in analyse_store(store, strict, deploy_id="p11").trend.points
         )
+
+
+def test_a_significant_but_tiny_absolute_slowdown_is_noise() -> None:
+    # 3 ms -> 4.5 ms: +50 % and significant, but a millisecond and a half is machine noise
+    current, previous = [4.5 + i / 100 for i in range(30)], [3.0 + i / 100 for i in range(30)]
+    assert compare_latencies("GET /fast", current, previous).change is Change.UNCHANGED
+    strict = ScoringSettings(regression_min_ms=0.0)
+    assert compare_latencies("GET /fast", current, previous, strict).change is Change.REGRESSION

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .findings import Finding, Severity
+from .findings import Finding, Severity, apply_severities
 from .migrations import (
     MigrationSettings,
     Table,
@@ -903,18 +903,6 @@ def _stale_config(table: Table, model: Model, mapping: TableMapping) -> list[Fin
     return findings
 
 
-def _override(findings: Sequence[Finding], severities: Mapping[str, str]) -> list[Finding]:
-    result = []
-    for finding in findings:
-        override = severities.get(finding.rule)
-        if override == "off":
-            continue
-        if override is not None:
-            finding = Finding(finding.rule, finding.message, Severity(override), finding.location)
-        result.append(finding)
-    return result
-
-
 def check_database(
     spec: Spec,
     database_section: Mapping[str, Any],
@@ -931,7 +919,7 @@ def check_database(
     migrations, discovered = discover_migrations(migration_settings)
     missing = [f for f in discovered if f.rule == "migration-folder-missing"]
     if missing:
-        return _override(
+        return apply_severities(
             [
                 Finding(
                     "database-migrations", missing[0].message, Severity.ERROR, missing[0].location
@@ -950,7 +938,7 @@ def check_database(
         run.connection.close()
     if failure is not None:
         line = failure.statement.line if failure.statement else None
-        return _override(
+        return apply_severities(
             [
                 Finding(
                     "database-migrations",
@@ -962,4 +950,4 @@ def check_database(
             ],
             settings.severities,
         )
-    return _override(compare_schema(spec, schema, settings, origins), settings.severities)
+    return apply_severities(compare_schema(spec, schema, settings, origins), settings.severities)

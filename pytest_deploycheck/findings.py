@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Finding", "Severity", "failures", "format_findings"]
+__all__ = ["Finding", "Severity", "apply_severities", "failures", "format_findings"]
 
 
 class Severity(StrEnum):
@@ -40,6 +40,19 @@ class Finding:
 def failures(findings: Iterable[Finding]) -> list[Finding]:
     """The findings that fail a check: those of severity error."""
     return [finding for finding in findings if finding.severity is Severity.ERROR]
+
+
+def apply_severities(findings: Iterable[Finding], severities: Mapping[str, str]) -> list[Finding]:
+    """Apply a family's ``rules`` setting: a new severity per rule id, or "off" to drop it."""
+    result = []
+    for finding in findings:
+        override = severities.get(finding.rule)
+        if override == "off":
+            continue
+        if override is not None:
+            finding = Finding(finding.rule, finding.message, Severity(override), finding.location)
+        result.append(finding)
+    return result
 
 
 def format_findings(findings: Iterable[Finding]) -> str:

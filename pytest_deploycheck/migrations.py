@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DeployCheckError
-from .findings import Finding, Severity
+from .findings import Finding, Severity, apply_severities
 from .units import parse_duration
 
 __all__ = [
@@ -1681,7 +1681,7 @@ def check_migrations(section: Mapping[str, Any], root: Path) -> list[Finding]:
     settings = MigrationSettings.from_section(section, root)
     migrations, findings = discover_migrations(settings)
     if any(finding.rule == "migration-folder-missing" for finding in findings):
-        return _override(findings, settings.severities)
+        return apply_severities(findings, settings.severities)
     if not migrations:
         where = settings.display(settings.folder)
         findings.append(
@@ -1719,20 +1719,7 @@ def check_migrations(section: Mapping[str, Any], root: Path) -> list[Finding]:
                 )
             )
     findings.extend(lock_findings)
-    return _override(findings, settings.severities)
-
-
-def _override(findings: Iterable[Finding], severities: Mapping[str, str]) -> list[Finding]:
-    """Apply ``migrations.rules``: a new severity, or "off" to drop the finding."""
-    result = []
-    for finding in findings:
-        override = severities.get(finding.rule)
-        if override == "off":
-            continue
-        if override is not None:
-            finding = Finding(finding.rule, finding.message, Severity(override), finding.location)
-        result.append(finding)
-    return result
+    return apply_severities(findings, settings.severities)
 
 
 def _lock_state(

@@ -552,7 +552,10 @@ def test_splitting_keeps_every_statement_whole(values: list[str], noise: list[st
         quoted = value.replace("'", "''")
         # building SQL text is the point here: it is what a migration file holds
         insert = f"INSERT INTO t VALUES ('{quoted}');"  # noqa: S608
-        parts.append(f"/* {comment.replace('*/', '')} */ {insert}")
+        inside = comment
+        while "*/" in inside:  # one pass can make a new "*/" ("**//" -> "*/")
+            inside = inside.replace("*/", "")
+        parts.append(f"/* {inside} */ {insert}")
         parts.append(f"-- {comment.splitlines()[0] if comment.strip() else ';'}")
     parsed = parse_sql("\n".join(parts))
     assert len(parsed.statements) == len(values) + 1

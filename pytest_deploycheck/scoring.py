@@ -106,6 +106,9 @@ class ScoringSettings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     operations: Mapping[str, Thresholds] = field(default_factory=dict)
     cv_max: float = 1.0
+    # the coefficient of variation of two samples says nothing: a phase2 run's health probe
+    # and its availability probe would make a "stability" out of one cold connection
+    stability_min_samples: int = 3
     fail_below: float = 50.0
     key_checks: tuple[str, ...] = ("health",)
     regression_tolerance: float = 0.10
@@ -315,7 +318,11 @@ def _score_operation(samples: OperationSamples, settings: ScoringSettings) -> Op
         thresholds=thresholds,
         performance=None if p95 is None else performance_points(p95, thresholds),
         cv=cv,
-        stability=None if cv is None else stability_points(cv, settings.cv_max),
+        stability=(
+            None
+            if cv is None or len(latencies) < settings.stability_min_samples
+            else stability_points(cv, settings.cv_max)
+        ),
         failures=tuple(dict.fromkeys(samples.failures))[:5],
     )
 
@@ -330,6 +337,7 @@ _KEYS = (
     "thresholds",
     "operations",
     "cv_max",
+    "stability_min_samples",
     "fail_below",
     "key_checks",
     "regression_tolerance",
@@ -366,6 +374,9 @@ class _SettingsParser:
             thresholds=thresholds,
             operations=operations,
             cv_max=self.number("cv_max", 1.0, low=0.0, low_open=True),
+            stability_min_samples=int(
+                self.number("stability_min_samples", 3, low=2.0, high=1000.0)
+            ),
             fail_below=self.number("fail_below", 50.0, low=0.0, high=100.0),
             key_checks=self.key_checks(),
             regression_tolerance=self.percent("regression_tolerance", 0.10),

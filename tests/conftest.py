@@ -2,5 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+from hypothesis import settings
+
 # fixture projects (specs, migrations, sample apps) are data, never tests to collect
 collect_ignore_glob = ["fixtures/*"]
+
+# CI runs the property tests with a fixed seed: a red build then always means a real change,
+# never a newly drawn example (run them locally to explore new ones).
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") else "default")

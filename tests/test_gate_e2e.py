@@ -210,7 +210,8 @@ def test_a_run_is_scored_stored_and_compared_with_the_previous_one(gate: Gate) -
     assert "Deployment release-2" in text
     assert f"{line['score']}/100" in text
     assert re.search(r"verdict pass\b", text)
-    assert re.search(r"availability 100\.0, performance [\d.]+, stability [\d.]+", text)
+    # a phase2 run has too few samples per operation for stability: shown as a dash
+    assert re.search(r"availability 100\.0, performance [\d.]+, stability ([\d.]+|\u2014)", text)
 
 
 def test_a_slower_deployment_fails_performance_and_is_a_regression(gate: Gate) -> None:

@@ -88,7 +88,7 @@ def test_a_failed_key_check_fails_whatever_the_score() -> None:
 
 
 def test_the_verdict_fails_under_fail_below() -> None:
-    slow = run_of({"GET /a": ([True, False], [5000.0, 5000.0])})  # 0 + 0 + stability 100
+    slow = run_of({"GET /a": ([True, False, False], [5000.0] * 3)})  # 0 + 0 + stability 100
     score = score_run(slow)
     assert score.score == 20.0
     assert score.band is Band.POOR
@@ -110,13 +110,24 @@ def test_per_operation_thresholds_override_the_global_ones() -> None:
     assert by_label["GET /fast"].performance == pytest.approx(100 * (1000 - 900) / 900)
 
 
-def test_operations_with_one_latency_sample_are_left_out_of_stability() -> None:
-    run = run_of({"GET /one": ([True], [50.0]), "GET /many": ([True] * 2, [50.0, 150.0])})
+def test_operations_with_too_few_latency_samples_are_left_out_of_stability() -> None:
+    run = run_of(
+        {
+            "GET /one": ([True], [50.0]),
+            "GET /two": ([True] * 2, [50.0, 500.0]),
+            "GET /many": ([True] * 3, [50.0, 150.0, 100.0]),
+        }
+    )
     score = score_run(run)
-    single, many = sorted(score.operations, key=lambda op: op.label != "GET /one")
-    assert (single.cv, single.stability) == (None, None)
-    assert many.cv == pytest.approx(statistics.stdev([50, 150]) / 100)
+    by_label = {op.label: op for op in score.operations}
+    assert (by_label["GET /one"].cv, by_label["GET /one"].stability) == (None, None)
+    assert by_label["GET /two"].cv is not None
+    assert by_label["GET /two"].stability is None  # under stability_min_samples (3)
+    many = by_label["GET /many"]
+    assert many.cv == pytest.approx(statistics.stdev([50, 150, 100]) / 100)
     assert score.components.stability == many.stability
+    loose = score_run(run, ScoringSettings(stability_min_samples=2))
+    assert {op.label: op for op in loose.operations}["GET /two"].stability is not None
 
 
 def test_stability_uses_every_sample_across_collect_rounds() -> None:
@@ -258,7 +269,7 @@ def test_the_score_lies_between_its_lowest_and_highest_component(
 
 
 def test_a_heavier_weight_pulls_the_score_towards_its_component() -> None:
-    run = run_of({"GET /a": ([True, False], [100.0, 100.0])})  # availability 0, rest 100
+    run = run_of({"GET /a": ([True, False, True], [100.0] * 3)})  # availability 0, rest 100
     light = score_run(run, ScoringSettings(weights=Weights(1, 1, 1))).score
     heavy = score_run(run, ScoringSettings(weights=Weights(10, 1, 1))).score
     assert heavy < light

@@ -423,9 +423,7 @@ def test_the_cli_never_prints_the_token_in_the_rollback_command(
     from pytest_deploycheck.cli import main
 
     spec = tmp_path / "api.yaml"
-    spec.write_text(
-        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n", encoding="utf-8"
-    )
+    spec.write_text("openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n", encoding="utf-8")
     config = {
         "spec": "api.yaml",
         "history": {"url": f"sqlite:///{tmp_path / 'history.db'}"},

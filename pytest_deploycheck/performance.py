@@ -13,7 +13,6 @@ default): for sorted x of n values, h = (n - 1) q and p = x[h] + (h - floor h)(x
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +25,7 @@ from .errors import ConfigError
 from .findings import Finding, failures
 from .probes import ProbeRequest, build_probe
 from .redaction import DEFAULT_SENSITIVE_HEADERS, Redactor
+from .scoring import percentile
 from .spec import Operation, Spec
 from .units import format_duration, parse_duration
 
@@ -37,13 +37,12 @@ __all__ = [
     "RequestSample",
     "judge_latencies",
     "measure",
-    "percentile",
     "performance_operations",
     "performance_settings",
     "run_performance",
 ]
 
-PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+PERCENTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0}
 SAFE_METHODS = frozenset({"get", "head", "options"})
 _DEFAULTS: dict[str, Any] = {
     "samples": 50,
@@ -119,19 +118,6 @@ class PerformanceResult:
     @property
     def outcomes(self) -> list[bool]:
         return [ok for ok, _ in self.samples]
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile (0 <= q <= 1) of ``values`` by linear interpolation (type 7)."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= q <= 1:
-        raise ValueError(f"a quantile is between 0 and 1 (got {q!r})")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (position - low) * (ordered[high] - ordered[low])
 
 
 def performance_settings(section: Mapping[str, Any], label: str) -> PerformanceSettings:

@@ -23,12 +23,12 @@ from pytest_deploycheck.errors import ConfigError
 from pytest_deploycheck.performance import (
     judge_latencies,
     measure,
-    percentile,
     performance_operations,
     performance_settings,
     run_performance,
 )
 from pytest_deploycheck.probes import ProbeRequest
+from pytest_deploycheck.scoring import percentile
 from pytest_deploycheck.spec import Spec, load_spec
 from tests.live_server import REPO_ROOT, serve_app, serve_booking_api
 
@@ -64,7 +64,7 @@ values = st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=200)
 @given(values, st.floats(0, 1))
 def test_percentile_is_numpys_linear_method(latencies: list[float], q: float) -> None:
     expected = float(numpy.percentile(latencies, q * 100, method="linear"))
-    assert percentile(latencies, q) == pytest.approx(expected, rel=1e-9, abs=1e-6)
+    assert percentile(latencies, q * 100) == pytest.approx(expected, rel=1e-9, abs=1e-6)
 
 
 @given(values, st.floats(0, 1), st.floats(0, 1))
@@ -74,17 +74,17 @@ def test_percentile_is_monotonic_and_within_the_range(
     low, high = sorted((a, b))
     assert (
         min(latencies)
-        <= percentile(latencies, low)
-        <= percentile(latencies, high)
+        <= percentile(latencies, low * 100)
+        <= percentile(latencies, high * 100)
         <= max(latencies)
     )
 
 
 def test_percentile_rejects_empty_input_and_bad_quantiles() -> None:
     with pytest.raises(ValueError, match="no values"):
-        percentile([], 0.5)
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        percentile([1.0], 95)
+        percentile([], 50)
+    with pytest.raises(ValueError, match=r"within 0\.\.100"):
+        percentile([1.0], 150)
 
 
 def test_per_operation_thresholds_override_the_global_ones() -> None:

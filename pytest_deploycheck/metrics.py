@@ -22,7 +22,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from .errors import DeployCheckError
+from .errors import ConfigError
 
 __all__ = ["LATENCY_BUCKETS", "MetricsServer", "MonitorMetrics"]
 
@@ -146,9 +146,12 @@ class MonitorMetrics:
         try:
             server, thread = start_http_server(port, addr=address, registry=self.registry)
         except OSError as exc:
-            raise DeployCheckError(
-                f"--metrics-port {port}: cannot listen on {address}:{port}: "
-                f"{exc.strerror or exc}; choose another port (0 picks a free one)"
+            raise ConfigError(
+                [
+                    f"--metrics-port {port}: cannot listen on {address}:{port}: "
+                    f"{exc.strerror or exc}; choose another port (0 picks a free one)"
+                ],
+                source="deploycheck monitor",
             ) from None
         actual = int(server.server_address[1])
         return MetricsServer(address, actual, server, thread)

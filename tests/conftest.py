@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
+
+from pytest_deploycheck.history import HistoryStore
 
 # fixture projects (specs, migrations, sample apps) are data, never tests to collect
 collect_ignore_glob = ["fixtures/*"]
@@ -13,3 +18,10 @@ collect_ignore_glob = ["fixtures/*"]
 # never a newly drawn example (run them locally to explore new ones).
 settings.register_profile("ci", derandomize=True, database=None)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    """An empty SQLite history store in the test's folder."""
+    with HistoryStore.open(f"sqlite:///{tmp_path / 'history.db'}") as opened:
+        yield opened

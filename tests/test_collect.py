@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,8 @@ from pytest_deploycheck.errors import ConfigError
 from pytest_deploycheck.history import HistoryStore
 from pytest_deploycheck.session import DeployCheckSession
 from pytest_deploycheck.spec import load_spec
+from tests.fakes import T0, FakeClock
 
-T0 = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 SPEC = """
 openapi: 3.1.0
 info: {title: Items, version: '1'}
@@ -53,24 +53,6 @@ paths:
         - {name: item_id, in: path, required: true, schema: {type: string}, example: i-1}
       responses: {'200': {description: archived}}
 """
-
-
-class FakeClock:
-    """Monotonic seconds and wall-clock time that only move when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
-
-    def now(self) -> datetime:
-        return T0 + timedelta(seconds=self.t)
 
 
 class Service:
@@ -127,12 +109,6 @@ def write_config(root: Path, **sections: Any) -> Path:
     path = root / "deployment-config.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(f"sqlite:///{tmp_path / 'history.db'}") as opened:
-        yield opened
 
 
 def collect(

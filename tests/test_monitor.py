@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,8 @@ from pytest_deploycheck.probes import ProbeRequest
 from pytest_deploycheck.rollback import CommandResult, RollbackOutcome
 from pytest_deploycheck.session import DeployCheckSession
 from pytest_deploycheck.spec import Operation, load_spec
+from tests.fakes import T0, FakeClock
 
-T0 = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 SPEC = """
 openapi: 3.1.0
 info: {title: Items, version: '1'}
@@ -44,22 +44,6 @@ paths:
       responses: {'200': {description: ok}}
 """
 HEALTH_KEY = "items/test:health"
-
-
-class FakeClock:
-    """Monotonic seconds and wall-clock time that only move when the monitor sleeps."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-    def now(self) -> datetime:
-        return T0 + timedelta(seconds=self.t)
 
 
 class Service:
@@ -149,12 +133,6 @@ def write_config(root: Path, **sections: Any) -> Path:
     path = root / "deployment-config.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(f"sqlite:///{tmp_path / 'history.db'}") as opened:
-        yield opened
 
 
 def monitor(

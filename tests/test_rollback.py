@@ -10,7 +10,7 @@ import signal
 import sys
 import textwrap
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -39,12 +39,6 @@ HEALTHY = HealthResult(status=200, latency_ms=4.0, attempts=1)
 UNHEALTHY = HealthResult(
     [Finding("health-status", "GET /health answered 503, expected 200: 'down'")], 503, 3.0, 3
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(f"sqlite:///{tmp_path / 'history.db'}") as opened:
-        yield opened
 
 
 def script(tmp_path: Path, body: str) -> list[str]:

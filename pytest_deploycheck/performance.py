@@ -1,19 +1,22 @@
 """Performance: latency percentiles of each operation against thresholds.
 
 For one operation, ``warmup`` requests open the connections, then ``samples`` requests run
-with at most ``concurrency`` in flight (an ``httpx.AsyncClient``). Each latency, in
-milliseconds, runs from writing the request to reading the last byte of the response, as
-wrk measures it: httpcore's trace events mark both ends, so the client's own bookkeeping
-(building the request, waiting for a pooled connection) does not count. Where the transport
-reports no such events (a mock), the latency is measured around the whole call. p50, p95 and
-p99 use linear interpolation between closest ranks (Hyndman and Fan type 7, numpy's
-default): for sorted x of n values, h = (n - 1) q and p = x[h] + (h - floor h)(x[h+1] - x[h]).
+with at most ``concurrency`` in flight, straight through an httpx transport (the client's
+layers cost CPU time that would hold back the next request). Each latency, in milliseconds,
+runs from writing the request to the arrival of the response's last byte, as wrk measures it:
+httpcore's trace event marks the start, and the connections, opened by :mod:`.wire`, note when
+each answer reached the socket, before the Python work of reading it. Through a proxy, the end
+is when the response was read; where the transport reports no events at all (a mock), the
+latency is measured around the whole call. p50, p95 and p99 use linear interpolation between
+closest ranks (Hyndman and Fan type 7, numpy's default): for sorted x of n values,
+h = (n - 1) q and p = x[h] + (h - floor h)(x[h+1] - x[h]).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +31,7 @@ from .redaction import DEFAULT_SENSITIVE_HEADERS, Redactor
 from .scoring import percentile
 from .spec import Operation, Spec
 from .units import format_duration, parse_duration
+from .wire import ArrivalTimedTransport, last_arrival
 
 __all__ = [
     "PERCENTILES",
@@ -167,7 +171,7 @@ def _measurable_by_default(spec: Spec, operation: Operation) -> bool:
 
 
 async def measure(
-    client: httpx.AsyncClient,
+    transport: httpx.AsyncBaseTransport,
     make_request: Callable[[], httpx.Request],
     *,
     samples: int,
@@ -176,7 +180,8 @@ async def measure(
     max_time: float | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Measurement:
-    """Send ``warmup`` then ``samples`` requests, at most ``concurrency`` at once.
+    """Send ``warmup`` then ``samples`` requests through ``transport``, at most
+    ``concurrency`` at once.
 
     A request that fails (a transport error or a 5xx) is an outcome False with a reason in
     ``errors``; it has a latency only when the server answered. After ``max_time`` seconds
@@ -192,10 +197,7 @@ async def measure(
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
-                await _one(client, make_request, result if record else None, clock)
-                # Let the other answers that came in be read before sending a new request:
-                # their latency would otherwise include the time spent building this one.
-                await asyncio.sleep(0)
+                await _one(transport, make_request, result if record else None, clock)
 
         await asyncio.gather(*(worker() for _ in range(min(width, count))))
 
@@ -209,7 +211,7 @@ async def measure(
 
 
 async def _one(
-    client: httpx.AsyncClient,
+    transport: httpx.AsyncBaseTransport,
     make_request: Callable[[], httpx.Request],
     result: Measurement | None,
     clock: Callable[[], float],
@@ -218,14 +220,23 @@ async def _one(
     marks: dict[str, float] = {}
 
     async def trace(event: str, info: Mapping[str, Any]) -> None:
-        for mark in _WIRE_MARKS:
-            if event.endswith(mark):
-                marks[mark] = clock()
+        if event.endswith(_WIRE_MARKS[0]):
+            marks[_WIRE_MARKS[0]] = clock()
+        elif event.endswith(_WIRE_MARKS[1]) and _WIRE_MARKS[0] in marks:
+            # The moment the last byte reached the socket, where the stream noted it; else
+            # now, when this coroutine got to read it.
+            arrived = last_arrival()
+            fresh = arrived is not None and arrived >= marks[_WIRE_MARKS[0]]
+            marks[_WIRE_MARKS[1]] = arrived if fresh else clock()  # type: ignore[assignment]
 
     request.extensions = {**request.extensions, "trace": trace}
     started = clock()
     try:
-        response = await client.send(request)
+        response = await transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
     except httpx.TimeoutException:
         error = "timeout"
         latency = None
@@ -243,6 +254,18 @@ async def _one(
     result.samples.append((not error, latency))
     if error:
         result.errors.append(error)
+
+
+def _transport_for(
+    url: httpx.URL, verify: bool | str, limits: httpx.Limits, clock: Callable[[], float]
+) -> httpx.AsyncBaseTransport:
+    """Connections of our own that note arrival times, or httpx's through the proxy that the
+    environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) names for ``url``."""
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if proxy and not urllib.request.proxy_bypass(url.host):
+        return httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy)
+    return ArrivalTimedTransport(verify=verify, limits=limits, clock=clock)
 
 
 def judge_latencies(
@@ -293,13 +316,15 @@ def run_performance(
 
     async def go() -> Measurement:
         limits = httpx.Limits(max_connections=settings.concurrency)
+        chosen = transport or _transport_for(httpx.URL(base_url), verify, limits, clock)
+        # The client only builds the request (base URL, default and configured headers, the
+        # timeout) and closes the transport; requests go straight to the transport.
         async with httpx.AsyncClient(
             base_url=base_url,
             headers=dict(headers or {}),
             timeout=timeout,
-            verify=verify,
-            limits=limits,
-            transport=transport,
+            transport=chosen,
+            trust_env=False,
         ) as client:
             extra: dict[str, Any] = {"json": probe.json} if probe.has_body else {}
             template = client.build_request(
@@ -307,17 +332,16 @@ def run_performance(
             )
 
             def make_request() -> httpx.Request:
-                # A copy of one parsed request: the client's CPU time per request shows up in
-                # the latencies of the others in flight, so it is kept low.
                 return httpx.Request(
                     template.method,
                     template.url,
                     headers=template.headers,
                     content=template.content,
+                    extensions=template.extensions,
                 )
 
             return await measure(
-                client,
+                chosen,
                 make_request,
                 samples=settings.samples,
                 concurrency=settings.concurrency,

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import settings
 
 from pytest_deploycheck.history import HistoryStore
+from tests.pki import Pki, make_pki
 
 # fixture projects (specs, migrations, sample apps) are data, never tests to collect
 collect_ignore_glob = ["fixtures/*"]
@@ -25,3 +26,9 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
     """An empty SQLite history store in the test's folder."""
     with HistoryStore.open(f"sqlite:///{tmp_path / 'history.db'}") as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A private CA and two server certificates it signed, valid for 10 days from now."""
+    return make_pki(tmp_path_factory.mktemp("pki"))

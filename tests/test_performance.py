@@ -125,15 +125,14 @@ def test_latencies_come_from_the_injected_clock_and_warmup_is_not_recorded() -> 
         return httpx.Response(200)
 
     async def go() -> Any:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            return await measure(
-                client,
-                lambda: client.build_request("GET", "http://svc/fast"),
-                samples=4,
-                concurrency=1,
-                warmup=2,
-                clock=lambda: now[0],
-            )
+        return await measure(
+            httpx.MockTransport(handler),
+            lambda: httpx.Request("GET", "http://svc/fast"),
+            samples=4,
+            concurrency=1,
+            warmup=2,
+            clock=lambda: now[0],
+        )
 
     result = asyncio.run(go())
     assert len(sent) == 6
@@ -155,13 +154,12 @@ def test_no_more_than_concurrency_requests_are_in_flight() -> None:
         return httpx.Response(200)
 
     async def go() -> Any:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            return await measure(
-                client,
-                lambda: client.build_request("GET", "http://svc/"),
-                samples=30,
-                concurrency=4,
-            )
+        return await measure(
+            httpx.MockTransport(handler),
+            lambda: httpx.Request("GET", "http://svc/"),
+            samples=30,
+            concurrency=4,
+        )
 
     result = asyncio.run(go())
     assert peak == 4
@@ -327,14 +325,13 @@ def test_latency_runs_from_the_wire_events_when_the_transport_reports_them() -> 
             return httpx.Response(200)
 
     async def go() -> Any:
-        async with httpx.AsyncClient(transport=TracingTransport()) as client:
-            return await measure(
-                client,
-                lambda: client.build_request("GET", "http://svc/"),
-                samples=3,
-                concurrency=1,
-                clock=lambda: now[0],
-            )
+        return await measure(
+            TracingTransport(),
+            lambda: httpx.Request("GET", "http://svc/"),
+            samples=3,
+            concurrency=1,
+            clock=lambda: now[0],
+        )
 
     assert asyncio.run(go()).latencies_ms == pytest.approx([20, 20, 20])
 

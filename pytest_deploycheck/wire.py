@@ -1,0 +1,245 @@
+"""Arrival times: an httpcore network backend that notes when each answer reached the socket.
+
+An asyncio client learns that an answer came only when its coroutine runs again. When
+several connections answer together, the later ones wait for the Python work of the earlier
+ones (parsing, building the response, sending the next request), and that wait would count as
+latency: a millisecond or two at p95 that the server never spent. This backend's streams are
+asyncio protocols: the event loop calls ``data_received`` as soon as it sees a socket
+readable, for every readable socket before any coroutine resumes, and the time is noted there.
+
+``read()`` hands that time to its caller through :func:`last_arrival` (a context variable, so
+each task sees the arrival of its own last read), which the performance measurement reads
+when httpcore reports the response body complete.
+
+httpx has no public way to choose the network backend, so :class:`ArrivalTimedTransport`
+replaces the connection pool its parent builds with an equal one over this backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from typing import Any
+
+import httpcore
+import httpx
+
+__all__ = ["ArrivalTimedBackend", "ArrivalTimedStream", "ArrivalTimedTransport", "last_arrival"]
+
+_LAST_ARRIVAL: ContextVar[float | None] = ContextVar("deploycheck_last_arrival", default=None)
+
+
+def last_arrival() -> float | None:
+    """When the last byte returned by this task's latest read arrived (the backend's clock)."""
+    return _LAST_ARRIVAL.get()
+
+
+class _Protocol(asyncio.Protocol):
+    """Buffers what arrives, each chunk with its arrival time, and wakes the waiting reader."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.chunks: deque[tuple[bytes, float]] = deque()
+        self.closed = False
+        self.error: Exception | None = None
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append((data, self.clock()))
+        self._wake()
+
+    def eof_received(self) -> None:
+        self.closed = True
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.error = exc
+        self.writable.set()
+        self._wake()
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    async def readable(self) -> None:
+        while not self.chunks and not self.closed:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
+class ArrivalTimedStream(httpcore.AsyncNetworkStream):
+    """One connection: an asyncio transport and the protocol that timestamps its bytes."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        protocol = self._protocol
+        try:
+            async with asyncio.timeout(timeout):
+                await protocol.readable()
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout(f"no data within {timeout}s") from exc
+        if not protocol.chunks:
+            if protocol.error is not None:
+                raise httpcore.ReadError(str(protocol.error)) from protocol.error
+            return b""
+        parts: list[bytes] = []
+        size = 0
+        arrived = 0.0
+        while protocol.chunks and size < max_bytes:
+            data, arrived = protocol.chunks.popleft()
+            if size + len(data) > max_bytes:
+                keep = max_bytes - size
+                protocol.chunks.appendleft((data[keep:], arrived))
+                data = data[:keep]
+            parts.append(data)
+            size += len(data)
+        _LAST_ARRIVAL.set(arrived)
+        return b"".join(parts)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        if self._transport.is_closing():
+            raise httpcore.WriteError("the connection is closed")
+        self._transport.write(buffer)
+        try:
+            async with asyncio.timeout(timeout):
+                await self._protocol.writable.wait()
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(f"could not write within {timeout}s") from exc
+
+    async def aclose(self) -> None:
+        self._transport.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
+                )
+        except TimeoutError as exc:
+            self._transport.close()
+            raise httpcore.ConnectTimeout(f"TLS handshake took over {timeout}s") from exc
+        except (OSError, ssl.SSLError) as exc:
+            self._transport.close()
+            raise httpcore.ConnectError(str(exc)) from exc
+        if transport is None:  # the connection closed during the handshake
+            raise httpcore.ConnectError("the connection closed during the TLS handshake")
+        return ArrivalTimedStream(transport, self._protocol)
+
+    def get_extra_info(self, info: str) -> Any:
+        names = {
+            "ssl_object": "ssl_object",
+            "client_addr": "sockname",
+            "server_addr": "peername",
+            "socket": "socket",
+        }
+        if info == "is_readable":  # an idle connection with data or EOF pending is dead
+            return bool(self._protocol.chunks) or self._protocol.closed
+        return self._transport.get_extra_info(names[info]) if info in names else None
+
+
+class ArrivalTimedBackend(httpcore.AsyncNetworkBackend):
+    """Opens :class:`ArrivalTimedStream` connections on the running asyncio loop."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        local = (local_address, 0) if local_address else None
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_connection(
+                    lambda: _Protocol(self._clock), host, port, local_addr=local
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"could not connect within {timeout}s") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return self._stream(transport, protocol, socket_options)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_unix_connection(
+                    lambda: _Protocol(self._clock), path
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"could not connect within {timeout}s") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return self._stream(transport, protocol, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    @staticmethod
+    def _stream(
+        transport: asyncio.BaseTransport,
+        protocol: _Protocol,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None,
+    ) -> ArrivalTimedStream:
+        sock = transport.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return ArrivalTimedStream(transport, protocol)  # type: ignore[arg-type]
+
+
+class ArrivalTimedTransport(httpx.AsyncHTTPTransport):
+    """httpx's HTTP/1.1 transport, its connections opened by an :class:`ArrivalTimedBackend`."""
+
+    def __init__(
+        self,
+        *,
+        verify: bool | str | ssl.SSLContext = True,
+        limits: httpx.Limits,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
+        super().__init__(verify=context, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=ArrivalTimedBackend(clock),
+        )

@@ -25,6 +25,7 @@ from pytest_deploycheck.availability import shard_count, sweep
 from pytest_deploycheck.probes import build_probe
 from pytest_deploycheck.spec import Spec
 from pytest_deploycheck.target import free_port
+from pytest_deploycheck.wire import timed_transport
 
 SERVER = textwrap.dedent(
     """
@@ -87,7 +88,12 @@ async def run_sweep(base_url: str, spec: Spec, concurrency: int) -> float:
     async with AsyncExitStack() as stack:
         clients = [
             await stack.enter_async_context(
-                httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30)
+                # as DeployCheckSession.async_client builds them
+                httpx.AsyncClient(
+                    base_url=base_url,
+                    timeout=30,
+                    transport=timed_transport(base_url, limits=limits),
+                )
             )
             for _ in range(shards)
         ]

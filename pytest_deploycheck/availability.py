@@ -17,6 +17,7 @@ from .findings import Finding
 from .probes import ProbeRequest
 from .spec import Operation
 from .units import format_duration
+from .wire import WireTimer
 
 __all__ = ["SHARD_CONNECTIONS", "ProbeResult", "judge", "send_probe", "shard_count", "sweep"]
 
@@ -45,16 +46,21 @@ async def send_probe(
     timeout: float,
     clock: Callable[[], float] = time.perf_counter,
 ) -> ProbeResult:
-    """Send one probe and time it; network errors become a result, never an exception."""
+    """Send one probe and time it; network errors become a result, never an exception.
+
+    An answer's latency is its wire latency (:class:`.wire.WireTimer`): opening a connection
+    or waiting for a pooled one does not count. A probe without an answer is timed whole.
+    """
     kwargs: dict[str, object] = {"params": request.params, "headers": request.headers}
     if request.has_body:
         kwargs["json"] = request.json
+    timer = WireTimer(clock)
     started = clock()
     url = request.url_path
     try:
         built = client.build_request(request.method, request.url_path, **kwargs)  # type: ignore[arg-type]
         url = str(built.url)
-        response = await client.send(built)
+        response = await client.send(timer.attach(built))
         await response.aclose()
     except httpx.TimeoutException:
         elapsed = (clock() - started) * 1000
@@ -63,7 +69,7 @@ async def send_probe(
     except httpx.HTTPError as exc:
         elapsed = (clock() - started) * 1000
         return ProbeResult(label, request.method, url, None, elapsed, _describe(exc))
-    elapsed = (clock() - started) * 1000
+    elapsed = timer.latency_ms(started, clock())
     return ProbeResult(label, request.method, url, response.status_code, elapsed)
 
 

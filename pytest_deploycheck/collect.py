@@ -32,6 +32,7 @@ from .results import OperationSamples, RunResult
 from .scoring import Score, ScoringSettings, percentile, score_run
 from .spec import Operation, Spec
 from .units import format_duration, parse_duration
+from .wire import timed_transport
 
 __all__ = [
     "CollectProgress",
@@ -219,13 +220,12 @@ def collect_round(
             run.fail_check("health")
 
     async def go() -> dict[str, OperationSamples]:
+        limits = httpx.Limits(max_connections=max(1, settings.concurrency))
         async with httpx.AsyncClient(
             base_url=base_url,
             headers=dict(headers or {}),
             timeout=settings.timeout,
-            verify=verify,
-            limits=httpx.Limits(max_connections=max(1, settings.concurrency)),
-            transport=async_transport,
+            transport=async_transport or timed_transport(base_url, verify=verify, limits=limits),
         ) as client:
             return await _probe_operations(
                 client,

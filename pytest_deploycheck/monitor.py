@@ -54,6 +54,7 @@ from .rollback import (
 from .scoring import ScoringSettings, score_run
 from .spec import Operation, Spec
 from .units import format_duration, parse_duration
+from .wire import WireTimer
 
 __all__ = [
     "HEALTH_PROBE",
@@ -254,9 +255,11 @@ class HttpProber:
         """One probe, as the availability check sends it; errors become a result."""
         label, request = item
         url = str(request.url)
+        timer = WireTimer()
         started = time.perf_counter()
         try:
-            response = self._client.send(request)
+            # one thread at a time sends a given request, so the timer can ride on it
+            response = self._client.send(timer.attach(request, sync=True))
         except httpx.TimeoutException:
             error = f"no answer within {format_duration(self._timeout)} (timeout)"
         except httpx.ConnectError as exc:
@@ -264,7 +267,7 @@ class HttpProber:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         else:
-            elapsed = (time.perf_counter() - started) * 1000
+            elapsed = timer.latency_ms(started, time.perf_counter())
             return ProbeResult(label, request.method, url, response.status_code, elapsed)
         elapsed = (time.perf_counter() - started) * 1000
         return ProbeResult(label, request.method, url, None, elapsed, error)

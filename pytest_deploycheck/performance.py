@@ -3,20 +3,16 @@
 For one operation, ``warmup`` requests open the connections, then ``samples`` requests run
 with at most ``concurrency`` in flight, straight through an httpx transport (the client's
 layers cost CPU time that would hold back the next request). Each latency, in milliseconds,
-runs from writing the request to the arrival of the response's last byte, as wrk measures it:
-httpcore's trace event marks the start, and the connections, opened by :mod:`.wire`, note when
-each answer reached the socket, before the Python work of reading it. Through a proxy, the end
-is when the response was read; where the transport reports no events at all (a mock), the
-latency is measured around the whole call. p50, p95 and p99 use linear interpolation between
-closest ranks (Hyndman and Fan type 7, numpy's default): for sorted x of n values,
-h = (n - 1) q and p = x[h] + (h - floor h)(x[h+1] - x[h]).
+is a wire latency (:class:`.wire.WireTimer`): from writing the request to the arrival of the
+answer's last byte, as wrk measures it, without the client's own Python work. p50, p95 and
+p99 use linear interpolation between closest ranks (Hyndman and Fan type 7, numpy's default):
+for sorted x of n values, h = (n - 1) q and p = x[h] + (h - floor h)(x[h+1] - x[h]).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +27,7 @@ from .redaction import DEFAULT_SENSITIVE_HEADERS, Redactor
 from .scoring import percentile
 from .spec import Operation, Spec
 from .units import format_duration, parse_duration
-from .wire import ArrivalTimedTransport, last_arrival
+from .wire import WireTimer, timed_transport
 
 __all__ = [
     "PERCENTILES",
@@ -57,8 +53,6 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 RequestBuilder = Callable[[Operation], ProbeRequest]
-# httpcore's trace events (prefixed http11. or http2.) around the request on the wire.
-_WIRE_MARKS = ("send_request_headers.started", "receive_response_body.complete")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,20 +210,8 @@ async def _one(
     result: Measurement | None,
     clock: Callable[[], float],
 ) -> None:
-    request = make_request()
-    marks: dict[str, float] = {}
-
-    async def trace(event: str, info: Mapping[str, Any]) -> None:
-        if event.endswith(_WIRE_MARKS[0]):
-            marks[_WIRE_MARKS[0]] = clock()
-        elif event.endswith(_WIRE_MARKS[1]) and _WIRE_MARKS[0] in marks:
-            # The moment the last byte reached the socket, where the stream noted it; else
-            # now, when this coroutine got to read it.
-            arrived = last_arrival()
-            fresh = arrived is not None and arrived >= marks[_WIRE_MARKS[0]]
-            marks[_WIRE_MARKS[1]] = arrived if fresh else clock()  # type: ignore[assignment]
-
-    request.extensions = {**request.extensions, "trace": trace}
+    timer = WireTimer(clock)
+    request = timer.attach(make_request())
     started = clock()
     try:
         response = await transport.handle_async_request(request)
@@ -244,28 +226,13 @@ async def _one(
         error = f"{type(exc).__name__}"
         latency = None
     else:
-        finished = clock()
-        if len(marks) == len(_WIRE_MARKS):
-            started, finished = marks[_WIRE_MARKS[0]], marks[_WIRE_MARKS[1]]
-        latency = (finished - started) * 1000
+        latency = timer.latency_ms(started, clock())
         error = str(response.status_code) if response.status_code >= 500 else ""
     if result is None:
         return
     result.samples.append((not error, latency))
     if error:
         result.errors.append(error)
-
-
-def _transport_for(
-    url: httpx.URL, verify: bool | str, limits: httpx.Limits, clock: Callable[[], float]
-) -> httpx.AsyncBaseTransport:
-    """Connections of our own that note arrival times, or httpx's through the proxy that the
-    environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) names for ``url``."""
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    if proxy and not urllib.request.proxy_bypass(url.host):
-        return httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy)
-    return ArrivalTimedTransport(verify=verify, limits=limits, clock=clock)
 
 
 def judge_latencies(
@@ -316,7 +283,7 @@ def run_performance(
 
     async def go() -> Measurement:
         limits = httpx.Limits(max_connections=settings.concurrency)
-        chosen = transport or _transport_for(httpx.URL(base_url), verify, limits, clock)
+        chosen = transport or timed_transport(base_url, verify=verify, limits=limits, clock=clock)
         # The client only builds the request (base URL, default and configured headers, the
         # timeout) and closes the transport; requests go straight to the transport.
         async with httpx.AsyncClient(

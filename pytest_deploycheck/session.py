@@ -25,6 +25,7 @@ from .redaction import Redactor
 from .spec import Operation, Spec, load_spec
 from .target import LocalService
 from .units import parse_duration
+from .wire import timed_transport
 
 if TYPE_CHECKING:
     from .history import Deployment, HistoryStore
@@ -198,12 +199,12 @@ class DeployCheckSession:
             max_connections=limits.get("max_connections", 100),
             max_keepalive_connections=limits.get("max_keepalive", 20),
         )
+        url = base_url or self.base_url()
         return httpx.AsyncClient(
-            base_url=base_url or self.base_url(),
+            base_url=url,
             headers=dict(self.config.headers),
             timeout=self.timeout,
-            verify=self.config.verify_tls,
-            limits=pool,
+            transport=timed_transport(url, verify=self.config.verify_tls, limits=pool),
         )
 
     # -- availability ----------------------------------------------------------------------

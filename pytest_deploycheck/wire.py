@@ -1,4 +1,9 @@
-"""Arrival times: an httpcore network backend that notes when each answer reached the socket.
+"""Wire latency: from writing a request to the arrival of its answer's last byte.
+
+:class:`WireTimer` marks the start with httpcore's trace event and the end where the
+connection noted the arrival; a request that opened a connection or waited for a pooled one
+is timed from the moment it was written, as wrk times it. The rest of this module notes the
+arrivals.
 
 An asyncio client learns that an answer came only when its coroutine runs again. When
 several connections answer together, the later ones wait for the Python work of the earlier
@@ -20,22 +25,73 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+import urllib.request
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 import httpcore
 import httpx
 
-__all__ = ["ArrivalTimedBackend", "ArrivalTimedStream", "ArrivalTimedTransport", "last_arrival"]
+__all__ = [
+    "ArrivalTimedBackend",
+    "ArrivalTimedStream",
+    "ArrivalTimedTransport",
+    "WireTimer",
+    "last_arrival",
+    "timed_transport",
+]
 
 _LAST_ARRIVAL: ContextVar[float | None] = ContextVar("deploycheck_last_arrival", default=None)
+# httpcore's trace events (prefixed http11. or http2.) at both ends of a request on the wire
+_SENT = "send_request_headers.started"
+_RECEIVED = "receive_response_body.complete"
 
 
 def last_arrival() -> float | None:
     """When the last byte returned by this task's latest read arrived (the backend's clock)."""
     return _LAST_ARRIVAL.get()
+
+
+class WireTimer:
+    """Times one request on the wire; attach it to the request before sending.
+
+    The end is the arrival noted by an :class:`ArrivalTimedStream`, else (other connections,
+    such as a proxy's or a synchronous client's) the moment httpcore finished reading the
+    body. Where the transport reports no events at all (a mock), :meth:`latency_ms` falls back
+    to the span the caller measured around the whole call.
+    """
+
+    __slots__ = ("_clock", "arrived", "sent")
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self.sent: float | None = None
+        self.arrived: float | None = None
+
+    def attach(self, request: httpx.Request, *, sync: bool = False) -> httpx.Request:
+        """Set the request's trace extension to this timer (a sync one for httpx.Client)."""
+        trace = self._on_event if sync else self._on_event_async
+        request.extensions = {**request.extensions, "trace": trace}
+        return request
+
+    def latency_ms(self, started: float, finished: float) -> float:
+        """The wire latency in milliseconds, else ``finished - started``."""
+        if self.sent is not None and self.arrived is not None:
+            return (self.arrived - self.sent) * 1000
+        return (finished - started) * 1000
+
+    def _on_event(self, event: str, info: Mapping[str, Any]) -> None:
+        if event.endswith(_SENT):
+            self.sent = self._clock()
+        elif event.endswith(_RECEIVED) and self.sent is not None:
+            arrived = last_arrival()
+            fresh = arrived is not None and arrived >= self.sent
+            self.arrived = arrived if fresh else self._clock()
+
+    async def _on_event_async(self, event: str, info: Mapping[str, Any]) -> None:
+        self._on_event(event, info)
 
 
 class _Protocol(asyncio.Protocol):
@@ -243,3 +299,24 @@ class ArrivalTimedTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=ArrivalTimedBackend(clock),
         )
+
+
+def timed_transport(
+    base_url: str | httpx.URL,
+    *,
+    verify: bool | str | ssl.SSLContext = True,
+    limits: httpx.Limits,
+    clock: Callable[[], float] = time.perf_counter,
+) -> httpx.AsyncBaseTransport:
+    """The transport for ``base_url``: arrival-timed connections, or httpx's own through the
+    proxy the environment names for it (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, minus NO_PROXY).
+
+    A client given a transport ignores the environment's proxies, so this makes the choice
+    httpx would have made.
+    """
+    url = httpx.URL(base_url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if proxy and not urllib.request.proxy_bypass(url.host):
+        return httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy)
+    return ArrivalTimedTransport(verify=verify, limits=limits, clock=clock)

@@ -3,10 +3,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
-from pytest_deploycheck.availability import ProbeResult, judge, sweep
+from pytest_deploycheck.availability import ProbeResult, judge, send_probe, sweep
 from pytest_deploycheck.probes import ProbeRequest
 from pytest_deploycheck.spec import Spec
+from tests.fakes import FakeClock, TracingTransport
 
 SPEC = Spec(
     {
@@ -104,3 +106,16 @@ def test_sweep_runs_concurrently_but_bounded() -> None:
     results = asyncio.run(go())
     assert len(results) == 30
     assert peak == 5
+
+
+def test_a_probe_is_timed_on_the_wire_without_connecting_or_waiting() -> None:
+    clock = FakeClock()
+    # 200 ms to open the connection (TCP and TLS handshakes), 30 ms on the wire
+    transport = TracingTransport(clock, before=0.2, wire=0.03, after=0.002)
+
+    async def go() -> ProbeResult:
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            request = ProbeRequest("GET", "/ok")
+            return await send_probe(client, "GET /ok", request, 1.0, clock=clock)
+
+    assert asyncio.run(go()).latency_ms == pytest.approx(30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from pytest_deploycheck.monitor import (
     run_monitor,
 )
 from pytest_deploycheck.notify import Channel, Delivery
-from pytest_deploycheck.probes import ProbeRequest
+from pytest_deploycheck.probes import ProbeRequest, build_probe
 from pytest_deploycheck.rollback import CommandResult, RollbackOutcome
 from pytest_deploycheck.session import DeployCheckSession
 from pytest_deploycheck.spec import Operation, load_spec
@@ -683,3 +684,34 @@ def test_a_prober_that_cannot_build_its_requests_closes_its_client(tmp_path: Pat
             transport=transport,
         )
     assert transport.closed
+
+
+def test_a_monitor_probe_is_timed_on_the_wire(tmp_path: Path) -> None:
+    write_config(tmp_path)
+
+    class TracingTransport(httpx.BaseTransport):
+        """A connection that takes 100 ms to open, then answers in 10 ms."""
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            trace = request.extensions["trace"]
+            time.sleep(0.1)
+            trace("http11.send_request_headers.started", {})
+            time.sleep(0.01)
+            trace("http11.receive_response_body.complete", {})
+            return httpx.Response(200)
+
+    spec = load_spec(tmp_path / "items.yaml")
+    prober = HttpProber(
+        "http://items.test",
+        ["GET /items/{item_id}"],
+        spec=spec,
+        build_request=lambda operation: build_probe(spec, operation),
+        transport=TracingTransport(),
+    )
+    try:
+        [outcome] = prober()
+    finally:
+        prober.close()
+    assert outcome.ok
+    assert outcome.latency_ms is not None
+    assert 10 <= outcome.latency_ms < 60

@@ -30,6 +30,7 @@ from pytest_deploycheck.performance import (
 from pytest_deploycheck.probes import ProbeRequest
 from pytest_deploycheck.scoring import percentile
 from pytest_deploycheck.spec import Spec, load_spec
+from tests.fakes import FakeClock, TracingTransport
 from tests.live_server import REPO_ROOT, serve_app, serve_booking_api
 
 SPEC = Spec(
@@ -310,27 +311,16 @@ def test_the_slow_fault_is_caught_by_performance() -> None:
 
 
 def test_latency_runs_from_the_wire_events_when_the_transport_reports_them() -> None:
-    now = [0.0]
-
-    class TracingTransport(httpx.AsyncBaseTransport):
-        """Reports httpcore's trace events, with time spent before and after the wire."""
-
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            trace = request.extensions["trace"]
-            now[0] += 0.005  # waiting for a pooled connection: not latency
-            await trace("http11.send_request_headers.started", {})
-            now[0] += 0.020
-            await trace("http11.receive_response_body.complete", {})
-            now[0] += 0.003  # the client's own bookkeeping: not latency
-            return httpx.Response(200)
+    clock = FakeClock()
+    transport = TracingTransport(clock, before=0.005, wire=0.020, after=0.003)
 
     async def go() -> Any:
         return await measure(
-            TracingTransport(),
+            transport,
             lambda: httpx.Request("GET", "http://svc/"),
             samples=3,
             concurrency=1,
-            clock=lambda: now[0],
+            clock=clock,
         )
 
     assert asyncio.run(go()).latencies_ms == pytest.approx([20, 20, 20])

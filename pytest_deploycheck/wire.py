@@ -94,21 +94,43 @@ class WireTimer:
         self._on_event(event, info)
 
 
+# Past this many unread bytes the connection stops reading from the socket until the reader
+# catches up, so a large answer read slowly fills the kernel's buffer, not ours.
+_HIGH_WATER = 1 << 20
+
+
 class _Protocol(asyncio.Protocol):
     """Buffers what arrives, each chunk with its arrival time, and wakes the waiting reader."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
         self.chunks: deque[tuple[bytes, float]] = deque()
+        self.buffered = 0
+        self.transport: asyncio.Transport | None = None
+        self.reading_paused = False
         self.closed = False
         self.error: Exception | None = None
         self.writable = asyncio.Event()
         self.writable.set()
         self._waiter: asyncio.Future[None] | None = None
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
     def data_received(self, data: bytes) -> None:
         self.chunks.append((data, self.clock()))
+        self.buffered += len(data)
+        if self.buffered > _HIGH_WATER and self.transport is not None and not self.reading_paused:
+            self.transport.pause_reading()
+            self.reading_paused = True
         self._wake()
+
+    def consumed(self, size: int) -> None:
+        """The reader took ``size`` bytes; read from the socket again once below the mark."""
+        self.buffered -= size
+        if self.reading_paused and self.buffered <= _HIGH_WATER and self.transport is not None:
+            self.reading_paused = False
+            self.transport.resume_reading()
 
     def eof_received(self) -> None:
         self.closed = True
@@ -168,6 +190,7 @@ class ArrivalTimedStream(httpcore.AsyncNetworkStream):
                 data = data[:keep]
             parts.append(data)
             size += len(data)
+        protocol.consumed(size)
         _LAST_ARRIVAL.set(arrived)
         return b"".join(parts)
 
@@ -206,6 +229,7 @@ class ArrivalTimedStream(httpcore.AsyncNetworkStream):
             raise httpcore.ConnectError(str(exc)) from exc
         if transport is None:  # the connection closed during the handshake
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
+        self._protocol.transport = transport
         return ArrivalTimedStream(transport, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:

@@ -31,7 +31,7 @@ def make_app() -> Starlette:
         return JSONResponse({"size": len(body), "auth": request.headers.get("authorization")})
 
     async def big(request: Request) -> Response:
-        return Response(b"x" * 1_000_000)  # many reads, each at most httpcore's 64 KiB
+        return Response(b"x" * 3_000_000)  # many reads, each at most httpcore's 64 KiB
 
     async def chunks(request: Request) -> Response:
         async def lines() -> AsyncIterator[bytes]:
@@ -76,16 +76,26 @@ def test_requests_and_answers_of_any_size_pass_and_the_connection_is_kept(url: s
             return [
                 await http.post("/echo", content=b"y" * 3_000_000),  # beyond the socket buffer
                 await http.get("/big"),
+                await read_slowly(http, "/big"),
                 await http.get("/chunks"),
                 await http.get("/echo", headers={"Authorization": "Bearer t"}),
             ]
 
-    posted, big, streamed, echoed = asyncio.run(go())
+    posted, big, slow, streamed, echoed = asyncio.run(go())
     assert posted.json() == {"size": 3_000_000, "auth": None}
-    assert big.content == b"x" * 1_000_000
+    assert big.content == slow.content == b"x" * 3_000_000
     assert streamed.text == "0\n1\n2\n3\n4\n"
     assert echoed.json() == {"size": 0, "auth": "Bearer t"}
-    assert len({local_port(r) for r in (posted, big, streamed, echoed)}) == 1
+    assert len({local_port(r) for r in (posted, big, slow, streamed, echoed)}) == 1
+
+
+async def read_slowly(http: httpx.AsyncClient, path: str) -> httpx.Response:
+    """Waits before reading the body: the answer piles up past the connection's buffer limit,
+    which stops reading from the socket until the body is read."""
+    async with http.stream("GET", path) as response:
+        await asyncio.sleep(0.2)
+        await response.aread()
+    return response
 
 
 def test_a_silent_server_is_a_read_timeout_and_a_closed_port_a_connect_error(url: str) -> None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import random
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 from pytest_deploycheck.bundle import check_bundle, parse_artifacts, sized
 from pytest_deploycheck.errors import ConfigError
 from pytest_deploycheck.findings import Finding, Severity, failures
+from tests.sections import section_validator
 
 # Text compresses well; random bytes do not: the two tell the compressions apart.
 TEXT = b"export function handler(request) { return new Response('hello'); }\n" * 1500
@@ -174,18 +171,6 @@ def test_bad_artifacts_are_config_errors_listing_every_problem() -> None:
         "bundle.artifacts[1].path: '/abs/b.js' must be relative to the project root",
         "bundle.artifacts[2].name: 'dist/a.js' is used twice; give each artifact a name",
     ]
-
-
-def section_validator(name: str) -> Draft202012Validator:
-    folder = files("pytest_deploycheck") / "schemas" / "sections"
-    base = "https://deploycheck.invalid/sections/"
-    registry: Registry[Any] = Registry().with_resources(
-        (base + file, Resource.from_contents(json.loads((folder / file).read_text("utf-8"))))
-        for file in (f"{name}.json", "common.json")
-    )
-    schema = json.loads((folder / f"{name}.json").read_text("utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator({"$ref": base + f"{name}.json"}, registry=registry)
 
 
 def test_the_section_schema_accepts_the_documented_shape_and_rejects_mistakes() -> None:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 from pytest_deploycheck.environment import (
     BOOL_FALSE,
@@ -28,6 +24,7 @@ from pytest_deploycheck.environment import (
 from pytest_deploycheck.errors import ConfigError
 from pytest_deploycheck.findings import Finding, Severity, failures
 from pytest_deploycheck.redaction import Redactor
+from tests.sections import section_validator
 
 SECTION: dict[str, Any] = {
     "files": [".env", ".dev.vars"],
@@ -357,18 +354,6 @@ def test_the_session_redactor_masks_what_only_the_session_knows(tmp_path: Path) 
 
 
 # -- the section schema ----------------------------------------------------------------------
-
-
-def section_validator(name: str) -> Draft202012Validator:
-    folder = files("pytest_deploycheck") / "schemas" / "sections"
-    base = "https://deploycheck.invalid/sections/"
-    registry: Registry[Any] = Registry().with_resources(
-        (base + file, Resource.from_contents(json.loads((folder / file).read_text("utf-8"))))
-        for file in (f"{name}.json", "common.json")
-    )
-    schema = json.loads((folder / f"{name}.json").read_text("utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator({"$ref": base + f"{name}.json"}, registry=registry)
 
 
 def test_the_section_schema_accepts_the_documented_shape_and_rejects_mistakes() -> None:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 from pytest_deploycheck.errors import ConfigError
 from pytest_deploycheck.findings import Finding, Severity, failures
@@ -23,6 +20,7 @@ from pytest_deploycheck.models import (
     model_sources,
 )
 from pytest_deploycheck.spec import Spec, load_spec
+from tests.sections import section_validator
 
 FIXTURES = Path(__file__).parent / "fixtures" / "models"
 REPOSITORY = Path(__file__).parents[1]
@@ -416,18 +414,6 @@ def test_check_models_runs_every_entry(clinic: Spec) -> None:
         "json_schema": {"Provider": "provider.zod4.json"},
     }
     assert [f.rule for f in check_models(clinic, section, FIXTURES)] == ["models-type"]
-
-
-def section_validator(name: str) -> Draft202012Validator:
-    folder = files("pytest_deploycheck") / "schemas" / "sections"
-    base = "https://deploycheck.invalid/sections/"
-    registry: Registry[Any] = Registry().with_resources(
-        (base + file, Resource.from_contents(json.loads((folder / file).read_text("utf-8"))))
-        for file in (f"{name}.json", "common.json")
-    )
-    schema = json.loads((folder / f"{name}.json").read_text("utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator({"$ref": base + f"{name}.json"}, registry=registry)
 
 
 def test_the_section_schema_accepts_the_documented_shapes_and_rejects_typos() -> None:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 from pytest_deploycheck.errors import ConfigError
 from pytest_deploycheck.findings import Finding, Severity
@@ -25,6 +21,7 @@ from pytest_deploycheck.static_analysis import (
     parse_commands,
     run_command,
 )
+from tests.sections import section_validator
 
 
 def command(*argv: str, **options: Any) -> Command:
@@ -219,18 +216,6 @@ def test_parse_commands_applies_defaults_and_reports_every_problem() -> None:
         '"250ms", "5s", "5m", "1h" (got \'soon\')',
         "static_analysis.commands[3].name: 'ruff' is used twice; give each command a name",
     ]
-
-
-def section_validator(name: str) -> Draft202012Validator:
-    folder = files("pytest_deploycheck") / "schemas" / "sections"
-    base = "https://deploycheck.invalid/sections/"
-    registry: Registry[Any] = Registry().with_resources(
-        (base + file, Resource.from_contents(json.loads((folder / file).read_text("utf-8"))))
-        for file in (f"{name}.json", "common.json")
-    )
-    schema = json.loads((folder / f"{name}.json").read_text("utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator({"$ref": base + f"{name}.json"}, registry=registry)
 
 
 def test_the_section_schema_accepts_the_documented_shape_and_rejects_mistakes() -> None:

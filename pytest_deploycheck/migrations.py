@@ -65,6 +65,7 @@ __all__ = [
     "check_clauses",
     "check_migrations",
     "check_numbering",
+    "timestamp_numbered",
     "column_affinity",
     "column_origins",
     "compare_lock",
@@ -83,6 +84,8 @@ __all__ = [
 DEFAULT_FOLDER = "migrations"
 DEFAULT_PATTERN = r"^(\d+)_([A-Za-z0-9_\-]+)\.sql$"
 DEFAULT_START = 1
+# Numbers of this many digits or more are dates or times (20240131..., 1614782639336), not counts.
+_TIMESTAMP_DIGITS = 8
 DEFAULT_LOCK_FILE = "migrations.lock"
 DEFAULT_STATEMENT_TIMEOUT = "30s"
 _TIMEOUT_SECONDS = parse_duration(DEFAULT_STATEMENT_TIMEOUT)
@@ -152,6 +155,7 @@ class MigrationSettings:
     folder: Path
     pattern: re.Pattern[str]
     start: int = DEFAULT_START
+    numbering: str = "auto"
     lock_file: Path = Path(DEFAULT_LOCK_FILE)
     ignore_files: tuple[str, ...] = ()
     foreign_keys: bool = True
@@ -184,6 +188,7 @@ class MigrationSettings:
             folder=root / str(section.get("folder", DEFAULT_FOLDER)),
             pattern=pattern,
             start=int(section.get("start", DEFAULT_START)),
+            numbering=str(section.get("numbering", "auto")),
             lock_file=root / str(section.get("lock_file", DEFAULT_LOCK_FILE)),
             ignore_files=tuple(str(item) for item in section.get("ignore_files", ())),
             foreign_keys=bool(section.get("foreign_keys", True)),
@@ -290,14 +295,29 @@ def discover_migrations(settings: MigrationSettings) -> tuple[list[Migration], l
     return migrations, findings
 
 
-def check_numbering(migrations: Sequence[Migration], start: int = DEFAULT_START) -> list[Finding]:
-    """Numbers start at ``start``, rise by one, never repeat, and sort like the file names."""
+def timestamp_numbered(migrations: Sequence[Migration]) -> bool:
+    """Whether every number is a date or time (8 digits or more), as knex, Prisma, Rails and
+    other tools name migrations: such numbers only rise, with gaps between them."""
+    return bool(migrations) and all(
+        len(str(migration.number)) >= _TIMESTAMP_DIGITS for migration in migrations
+    )
+
+
+def check_numbering(
+    migrations: Sequence[Migration], start: int = DEFAULT_START, numbering: str = "auto"
+) -> list[Finding]:
+    """Numbers never repeat and sort like the file names; sequential numbers (D1's 0001,
+    0002, ...) also start at ``start`` and rise by one. ``numbering`` "auto" takes numbers of
+    8 digits or more for timestamps, which need not start anywhere or follow each other."""
     findings: list[Finding] = []
     if not migrations:
         return findings
+    if numbering == "auto":
+        numbering = "timestamp" if timestamp_numbered(migrations) else "sequential"
+    sequential = numbering == "sequential"
     by_number = sorted(migrations, key=lambda m: (m.number, m.name))
     first = by_number[0]
-    if first.number != start:
+    if sequential and first.number != start:
         findings.append(
             Finding(
                 "migration-numbering-start",
@@ -318,7 +338,7 @@ def check_numbering(migrations: Sequence[Migration], start: int = DEFAULT_START)
                     current.location,
                 )
             )
-        elif current.number > previous.number + 1:
+        elif sequential and current.number > previous.number + 1:
             missing = range(previous.number + 1, current.number)
             listed = ", ".join(str(n) for n in missing[:5]) + (", ..." if len(missing) > 5 else "")
             what = f"number {listed} is" if len(missing) == 1 else f"numbers {listed} are"
@@ -326,7 +346,8 @@ def check_numbering(migrations: Sequence[Migration], start: int = DEFAULT_START)
                 Finding(
                     "migration-numbering-gap",
                     f"{what} missing between {previous.name} and {current.name}; renumber "
-                    f"the files so the numbers follow each other",
+                    f"the files so the numbers follow each other (or set migrations.numbering "
+                    f'to "timestamp" if the numbers are dates or times)',
                     Severity.ERROR,
                     current.location,
                 )
@@ -752,6 +773,22 @@ def _where_clause(sql: str | None) -> str:
     return ""
 
 
+def _columns(connection: sqlite3.Connection, name: str, kind: str) -> tuple[Column, ...]:
+    """The columns of a table or view. A view whose source is gone for the moment (a
+    migration dropping and re-creating a view another view reads) has none to read; SQLite
+    allows that state, and so does this snapshot."""
+    try:
+        rows = connection.execute("SELECT * FROM pragma_table_xinfo(?)", (name,)).fetchall()
+    except sqlite3.OperationalError:
+        if kind != "view":
+            raise
+        return ()
+    return tuple(
+        Column(str(row[1]), str(row[2] or ""), bool(row[3]), row[4], int(row[5]), int(row[6]))
+        for row in rows
+    )
+
+
 def read_schema(connection: sqlite3.Connection) -> dict[str, Table]:
     """A snapshot of the user tables and views of the main database of ``connection``."""
     sql_of = {
@@ -767,10 +804,7 @@ def read_schema(connection: sqlite3.Connection) -> dict[str, Table]:
     ).fetchall():
         if schema != "main" or name.startswith("sqlite_") or kind == "shadow":
             continue
-        columns = tuple(
-            Column(str(row[1]), str(row[2] or ""), bool(row[3]), row[4], int(row[5]), int(row[6]))
-            for row in connection.execute("SELECT * FROM pragma_table_xinfo(?)", (name,))
-        )
+        columns = _columns(connection, name, kind)
         indexes = []
         for _seq, index_name, unique, origin, partial in connection.execute(
             "SELECT * FROM pragma_index_list(?)", (name,)
@@ -1237,11 +1271,12 @@ def _net_changes(name: str, old: Table, current: Table | None, trace: _Trace) ->
                     line,
                 )
             ]
+        what = f"view {name}" if old.kind == "view" else f"table {name} and its data"
         return [
             _Issue(
                 "migration-drop-table",
-                f"drops {_table_word(old)} {name} and its data: the code deployed now, and a "
-                f"rollback, still use it; stop using it first and drop it in a later release",
+                f"drops {what}: the code deployed now, and a rollback, still use it; stop "
+                "using it first and drop it in a later release",
                 line,
             )
         ]
@@ -1687,7 +1722,7 @@ def check_migrations(section: Mapping[str, Any], root: Path) -> list[Finding]:
         findings.append(
             Finding("migration-empty", f"no migrations in {where!r}", Severity.WARNING, where)
         )
-    findings.extend(check_numbering(migrations, settings.start))
+    findings.extend(check_numbering(migrations, settings.start, settings.numbering))
     locked, lock_findings = _lock_state(settings, migrations)
     run = apply_migrations(
         migrations,

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from referencing import Registry, Resource
 
+from pytest_deploycheck.config import validate
 from pytest_deploycheck.errors import ConfigError
 from pytest_deploycheck.findings import Finding, Severity, failures, format_findings
 from pytest_deploycheck.migrations import (
@@ -24,16 +25,19 @@ from pytest_deploycheck.migrations import (
     DEFAULT_START,
     DEFAULT_STATEMENT_TIMEOUT,
     RULES,
+    Migration,
     MigrationError,
     MigrationSettings,
     apply_migrations,
     check_migrations,
+    check_numbering,
     column_affinity,
     column_origins,
     discover_migrations,
     normalized_checksum,
     parse_sql,
     read_lock,
+    read_schema,
     write_lock,
 )
 
@@ -112,6 +116,38 @@ def test_a_duplicate_number_names_both_files() -> None:
     finding = one(check("duplicate"), "migration-numbering-duplicate")
     assert finding.location == "migrations/0002_c.sql"
     assert "number 2 is used by both 0002_b.sql and 0002_c.sql" in finding.message
+
+
+def numbered(*names: str) -> list[Migration]:
+    return [Migration(int(n.split("_")[0]), n, f"migrations/{n}", b"") for n in names]
+
+
+def test_timestamp_numbers_only_have_to_rise_and_stay_unique() -> None:
+    knex = numbered("20240131120000_init.sql", "20240315093000_rooms.sql")
+    millis = numbered("1614782639336_views.sql", "1615000000000_more.sql", "1690000000000_x.sql")
+    assert check_numbering(knex) == []
+    assert check_numbering(millis) == []
+    twice = numbered("20240131120000_a.sql", "20240131120000_b.sql")
+    assert [f.rule for f in check_numbering(twice)] == ["migration-numbering-duplicate"]
+    # told they are sequential, timestamps get one start error and a gap with the way out
+    findings = check_numbering(knex, numbering="sequential")
+    assert [f.rule for f in findings] == ["migration-numbering-start", "migration-numbering-gap"]
+    assert 'set migrations.numbering to "timestamp"' in findings[1].message
+    # told they are timestamps, small numbers may leave gaps too
+    assert check_numbering(numbered("0001_a.sql", "0005_b.sql"), numbering="timestamp") == []
+    # a short number among long ones keeps the sequential rules
+    mixed = numbered("0001_a.sql", "20240131120000_b.sql")
+    assert "migration-numbering-gap" in [f.rule for f in check_numbering(mixed)]
+
+
+def test_the_numbering_setting_reaches_the_check(tmp_path: Path) -> None:
+    root = project(tmp_path, {"0001_a.sql": "CREATE TABLE a (id INTEGER);", "0003_b.sql": ""})
+    assert "migration-numbering-gap" in rules(check_migrations({}, root))
+    assert "migration-numbering-gap" not in rules(
+        check_migrations({"numbering": "timestamp"}, root)
+    )
+    [problem] = validate({"migrations": {"numbering": "timestamps"}})
+    assert str(problem).endswith('(got "timestamps") -> did you mean "timestamp"?')
 
 
 def test_misnamed_files_are_reported_not_ignored() -> None:
@@ -326,6 +362,72 @@ def test_locked_migrations_are_not_linted_and_new_tables_hold_no_data(tmp_path: 
         "migration-drop-column",
         "migration-not-null-without-default",
     ]
+
+
+def test_a_view_rebuilt_under_another_view_is_no_change(tmp_path: Path) -> None:
+    """Between DROP VIEW and CREATE VIEW the view reading it has no source; SQLite allows
+    that, and so must the snapshots taken after each statement."""
+    root = project(
+        tmp_path,
+        {
+            "0001_init.sql": """\
+                CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, price INTEGER);
+                CREATE VIEW v_base AS SELECT id, name FROM items;
+                CREATE VIEW v_top AS SELECT * FROM v_base;
+                """,
+            "0002_rebuild.sql": """\
+                DROP VIEW v_base;
+                CREATE VIEW v_base AS SELECT id, name, price FROM items;
+                """,
+        },
+    )
+    assert failures(check_migrations({}, root)) == []
+
+
+def test_dropping_a_view_is_an_error_that_speaks_of_no_data(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        {
+            "0001_init.sql": """\
+                CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);
+                CREATE VIEW v_items AS SELECT id, name FROM items;
+                """,
+            "0002_drop.sql": "DROP VIEW v_items;\nDROP TABLE items;\n",
+        },
+    )
+    drops = [f for f in check_migrations({}, root) if f.rule == "migration-drop-table"]
+    assert [(f.location, f.message) for f in drops] == [
+        (
+            "migrations/0002_drop.sql:1",
+            "drops view v_items: the code deployed now, and a rollback, still use it; stop "
+            "using it first and drop it in a later release",
+        ),
+        (
+            "migrations/0002_drop.sql:2",
+            "drops table items and its data: the code deployed now, and a rollback, still use "
+            "it; stop using it first and drop it in a later release",
+        ),
+    ]
+
+
+def test_a_view_left_without_its_table_has_no_columns_and_no_crash(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        {
+            "0001_init.sql": """\
+                CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);
+                CREATE VIEW v_items AS SELECT id, name FROM items;
+                """,
+            "0002_drop.sql": "DROP TABLE items;\n",
+        },
+    )
+    assert rules(check_migrations({}, root), Severity.ERROR) == ["migration-drop-table"]
+    with sqlite3.connect(":memory:") as connection:
+        connection.executescript(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY); "
+            "CREATE VIEW v_items AS SELECT id FROM items; DROP TABLE items;"
+        )
+        assert read_schema(connection)["v_items"].columns == ()
 
 
 @settings(max_examples=50)

@@ -376,6 +376,29 @@ def _choose_spec(
     )
 
 
+def _spec_at_run_time(start: StartCommand) -> str:
+    """Advice for a service that builds its spec when it runs (FastAPI, chanfana, ...): how
+    to save it once, so the gate can check it and the repository can track its changes."""
+    argv = list(start.argv)
+    if "uvicorn" in argv:
+        target = next(arg for arg in argv if ":" in arg and not arg.startswith("{"))
+        module, name = target.split(":", 1)
+        app = f"{name}()" if "--factory" in argv else name
+        code = f"import json; from {module} import {name}; print(json.dumps({app}.openapi()))"
+        app_dir = argv[argv.index("--app-dir") + 1] if "--app-dir" in argv else "."
+        return (
+            f"The {start.source} builds its spec when it runs; save it once, commit it, and "
+            f"run deploycheck init again:\n    PYTHONPATH={app_dir} python -c '{code}' > "
+            "openapi.json"
+        )
+    command = " ".join(argv)
+    return (
+        f"If the service ({start.source}: {command}) builds its spec when it runs, start it, "
+        "save what it serves (often at /openapi.json) as openapi.json, commit it, and run "
+        "deploycheck init again"
+    )
+
+
 # -- migrations ------------------------------------------------------------------------------
 
 
@@ -544,13 +567,39 @@ def _module_name(path: PurePosixPath) -> tuple[str, str | None] | None:
     return ".".join(parts), app_dir
 
 
-def _is_fastapi_call(node: ast.AST) -> bool:
-    if not isinstance(node, ast.Call):
-        return False
-    func = node.func
-    return (isinstance(func, ast.Name) and func.id == "FastAPI") or (
-        isinstance(func, ast.Attribute) and func.attr == "FastAPI"
-    )
+@dataclass(frozen=True)
+class _FastAPINames:
+    """How a module can name fastapi.FastAPI: ``from fastapi import FastAPI [as X]`` binds
+    X, ``import fastapi [as fa]`` makes ``fa.FastAPI``. A class of the project's own that
+    happens to be called FastAPI is neither."""
+
+    classes: frozenset[str]
+    modules: frozenset[str]
+
+    @classmethod
+    def of(cls, tree: ast.Module) -> _FastAPINames:
+        classes: set[str] = set()
+        modules: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "fastapi" and not node.level:
+                classes.update(a.asname or a.name for a in node.names if a.name == "FastAPI")
+            elif isinstance(node, ast.Import):
+                modules.update(a.asname or a.name for a in node.names if a.name == "fastapi")
+        return cls(frozenset(classes), frozenset(modules))
+
+    def called(self, node: ast.AST) -> bool:
+        """Whether ``node`` is a call of fastapi.FastAPI."""
+        if not isinstance(node, ast.Call):
+            return False
+        func = node.func
+        if isinstance(func, ast.Name):
+            return func.id in self.classes
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr == "FastAPI"
+            and isinstance(func.value, ast.Name)
+            and func.value.id in self.modules
+        )
 
 
 def _takes_no_arguments(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -562,22 +611,23 @@ def _takes_no_arguments(function: ast.FunctionDef | ast.AsyncFunctionDef) -> boo
 
 def _fastapi_apps(tree: ast.Module) -> Iterator[tuple[str, bool]]:
     """(name, is_factory) for each module-level app and each app factory without arguments."""
+    fastapi = _FastAPINames.of(tree)
     for node in tree.body:
-        if isinstance(node, ast.Assign) and _is_fastapi_call(node.value):
+        if isinstance(node, ast.Assign) and fastapi.called(node.value):
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     yield target.id, False
         elif (
             isinstance(node, ast.AnnAssign)
             and node.value is not None
-            and _is_fastapi_call(node.value)
+            and fastapi.called(node.value)
             and isinstance(node.target, ast.Name)
         ):
             yield node.target.id, False
         elif (
             isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
             and _takes_no_arguments(node)
-            and any(_is_fastapi_call(inner) for inner in ast.walk(node))
+            and any(fastapi.called(inner) for inner in ast.walk(node))
         ):
             yield node.name, True
 
@@ -812,12 +862,18 @@ def discover(root: Path) -> Discovery:
         raise ConfigError([f"{root} is not a folder; run deploycheck init in the repository"])
     notes: list[str] = []
     paths = _walk(root)
-    spec, other_specs = _choose_spec(root, _spec_candidates(root, paths, notes), notes)
+    candidates = _spec_candidates(root, paths, notes)
     wrangler = _wrangler_config(root, notes)
-    migrations = _find_migrations(root, paths, wrangler, notes)
     sources = _python_sources(paths)
     package = _package_json(root, notes)
     start = _find_fastapi(root, sources, notes) or _node_start(root, package, wrangler is not None)
+    try:
+        spec, other_specs = _choose_spec(root, candidates, notes)
+    except SpecError as exc:
+        if start is None:
+            raise
+        raise SpecError(f"{exc}\n{_spec_at_run_time(start)}") from None
+    migrations = _find_migrations(root, paths, wrangler, notes)
     models = _find_models(root, sources, spec.components, notes)
     name, name_source = _service_name(root, package, wrangler, spec.title)
     return Discovery(
@@ -963,11 +1019,14 @@ def explain(found: Discovery, config: Mapping[str, Any], path: Path) -> str:
         lines.extend(f"  - {note}" for note in found.notes)
     lines.append("Not configured yet (deploycheck schema --section NAME shows the keys):")
     lines.extend(f"  {name:<16}{text}" for name, text in _LATER.items() if name not in config)
-    lines.append("Next:")
+    lines.append("Next (naming the file keeps pytest off your own tests):")
+    name = path.name
     if found.start is not None:
-        lines.append("  pytest -m phase1")
+        lines.append(f"  pytest {name} -m phase1")
     else:
-        lines.append('  pytest -m "phase1 and not round3"   (round3 needs target.local.command)')
+        lines.append(
+            f'  pytest {name} -m "phase1 and not round3"   (round3 needs target.local.command)'
+        )
     return "\n".join(lines)
 
 

@@ -105,7 +105,7 @@ def test_the_explanation_names_each_section_and_the_next_command(tmp_path: Path)
     # sections left out are listed with what they would add, so the reader knows they exist
     assert "static_analysis" in text
     assert "rollback " in text
-    assert text.rstrip().endswith("pytest -m phase1")
+    assert text.rstrip().endswith("pytest deployment-config.json -m phase1")
     # the file itself is plain JSON: no comment keys
     assert not any(key.startswith(("//", "_comment")) for key in json.loads(result.text))
 
@@ -206,6 +206,50 @@ def test_no_openapi_3_document_is_an_error_that_says_what_to_do(tmp_path: Path) 
     assert not (project / "deployment-config.json").exists()
 
 
+BARE_SPEC = (
+    "openapi: 3.0.3\ninfo: {title: Bare, version: '1'}\n"
+    "paths:\n  /items:\n    get:\n      responses: {'200': {description: Items.}}\n"
+)
+
+
+def test_only_fastapi_s_own_fastapi_class_makes_an_app(tmp_path: Path) -> None:
+    (tmp_path / "openapi.yaml").write_text(BARE_SPEC)
+    package = tmp_path / "store"
+    (package / "server").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    # the project's own wrapper class, named FastAPI too, builds the real app in a method
+    (package / "server" / "__init__.py").write_text(
+        "import fastapi\n\n\nclass FastAPI:\n    def __init__(self, settings=None):\n"
+        "        self._app = fastapi.FastAPI(title='store')\n\n"
+        "    def app(self):\n        return self._app\n"
+    )
+    (package / "main.py").write_text(
+        "from store.server import FastAPI\n\nserver = FastAPI()\napp = server.app()\n"
+    )
+    assert discover(tmp_path).start is None
+    # fastapi imported under another name still counts
+    (package / "api.py").write_text("import fastapi as fa\n\napi = fa.FastAPI()\n")
+    start = discover(tmp_path).start
+    assert start is not None
+    assert "store.api:api" in start.argv
+
+
+def test_a_fastapi_app_without_a_spec_file_is_told_how_to_save_its_spec(tmp_path: Path) -> None:
+    (tmp_path / "service").mkdir()
+    (tmp_path / "service" / "__init__.py").write_text("")
+    (tmp_path / "service" / "app.py").write_text(
+        "from fastapi import FastAPI\n\n\ndef create_app():\n    return FastAPI()\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        init_project(tmp_path)
+    message = str(caught.value)
+    assert "no OpenAPI 3.x document found" in message
+    assert (
+        "PYTHONPATH=. python -c 'import json; from service.app import create_app; "
+        "print(json.dumps(create_app().openapi()))' > openapi.json"
+    ) in message
+
+
 def test_without_a_start_command_or_health_path_phase1_round3_is_left_out(tmp_path: Path) -> None:
     (tmp_path / "openapi.yaml").write_text(
         "openapi: 3.0.3\ninfo: {title: Bare, version: '1'}\n"
@@ -218,7 +262,7 @@ def test_without_a_start_command_or_health_path_phase1_round3_is_left_out(tmp_pa
     assert "local" not in config.section("target")
     assert config.section("health") == {"enabled": False}
     assert "set target.local.command" in result.explanation
-    assert 'pytest -m "phase1 and not round3"' in result.explanation
+    assert 'pytest deployment-config.json -m "phase1 and not round3"' in result.explanation
 
 
 def test_wrangler_jsonc_with_comments_and_trailing_commas(tmp_path: Path) -> None:

@@ -518,6 +518,13 @@ def snake_case(name: str) -> str:
     return text.replace("-", "_").lower()
 
 
+def _schema_name_for(table: str) -> str:
+    """The component name a table would have by convention: time_slots -> TimeSlot,
+    category_groups -> CategoryGroup, __meta__ -> Meta."""
+    words = [word for word in re.split(r"[_\W]+", _singular(table)) if word]
+    return "".join(word[:1].upper() + word[1:] for word in words) or table
+
+
 def _singular(word: str) -> str:
     lower = word.lower()
     if lower.endswith("ies") and len(lower) > 3:
@@ -692,12 +699,18 @@ class _Comparison:
             return
         never_null = table.never_null(column)
         if not never_null and prop.required and not shape.nullable:
+            quirk = (
+                " (SQLite lets a PRIMARY KEY other than INTEGER hold NULL unless it is "
+                "declared NOT NULL)"
+                if column.pk
+                else ""
+            )
             self.add(
                 "database-nullability",
                 Severity.ERROR,
-                f"{label} allows NULL but {name} is required and not nullable: a NULL in the "
-                f"column gives a response that breaks the spec; add NOT NULL to the column or "
-                f"make the property nullable",
+                f"{label} allows NULL{quirk} but {name} is required and not nullable: a NULL "
+                f"in the column gives a response that breaks the spec; add NOT NULL to the "
+                f"column or make the property nullable",
                 prop.pointer,
             )
         elif never_null and shape.nullable and not table.is_rowid_alias(column):
@@ -802,7 +815,7 @@ def compare_schema(
                 )
             )
         for name in unpaired:
-            example = f'{{"{name}": "{_singular(name).title()}"}}'
+            example = f'{{"{name}": "{_schema_name_for(name)}"}}'
             findings.append(
                 Finding(
                     "database-pairing",

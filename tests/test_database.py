@@ -339,6 +339,39 @@ def test_booleans_views_and_keys_compare_sensibly() -> None:
     ]
 
 
+def test_a_text_primary_key_that_allows_null_names_the_sqlite_quirk() -> None:
+    spec = inline_spec(
+        {
+            "Account": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"id": {"type": "string"}},
+            }
+        }
+    )
+    schema = schema_of("CREATE TABLE accounts (id TEXT PRIMARY KEY);")
+    settings = DatabaseSettings.from_section({"tables": {"accounts": "Account"}})
+    [finding] = [f for f in compare_schema(spec, schema, settings) if f.severity is Severity.ERROR]
+    assert finding.rule == "database-nullability"
+    assert "SQLite lets a PRIMARY KEY other than INTEGER hold NULL" in finding.message
+
+
+def test_unpaired_tables_get_a_conventional_schema_name_to_map() -> None:
+    spec = inline_spec({"Other": {"type": "object", "properties": {}}})
+    schema = schema_of(
+        "CREATE TABLE category_groups (id INTEGER PRIMARY KEY);"
+        "CREATE TABLE __meta__ (key TEXT);"
+        "CREATE TABLE timeSlots (id INTEGER PRIMARY KEY);"
+    )
+    findings = compare_schema(spec, schema, DatabaseSettings.from_section({}))
+    examples = sorted(f.message.split("such as ")[1] for f in findings if "such as" in f.message)
+    assert examples == [
+        '{"__meta__": "Meta"}',
+        '{"category_groups": "CategoryGroup"}',
+        '{"timeSlots": "TimeSlot"}',
+    ]
+
+
 def test_the_section_schema_matches_the_code() -> None:
     registry: Registry[Any] = Registry()
     for path in SCHEMAS.glob("*.json"):

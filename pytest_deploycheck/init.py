@@ -481,6 +481,35 @@ def _numbered_sql(folder: Path) -> list[int]:
     return sorted(numbers)
 
 
+def _note_unmatched_sql(
+    paths: Sequence[PurePosixPath], found: Sequence[MigrationsFound], notes: list[str]
+) -> None:
+    """Name the folders below a migrations/ folder whose SQL files are not configured:
+    another naming scheme (``00001-collections.sqlite.sql``), or a deeper folder."""
+    taken = {m.folder for m in found}
+    unmatched: dict[PurePosixPath, tuple[str, bool]] = {}
+    for path in paths:
+        if (
+            path.suffix == ".sql"
+            and "migrations" in path.parts[:-1]
+            and str(path.parent) not in taken
+            and not _in_tests(path)
+        ):
+            unmatched.setdefault(path.parent, (path.name, bool(_NUMBERED_SQL.search(path.name))))
+    for folder, (example, numbered) in sorted(unmatched.items()):
+        if numbered:
+            notes.append(
+                f"{folder}: SQL migrations ({example}, ...) not configured; set "
+                "migrations.folder to check them"
+            )
+        else:
+            notes.append(
+                f"{folder}: SQL files not named NNNN_name.sql (such as {example}); to check "
+                "them, set migrations.folder and a migrations.pattern whose first group is the "
+                "number"
+            )
+
+
 def _find_migrations(
     root: Path,
     paths: Sequence[PurePosixPath],
@@ -521,6 +550,7 @@ def _find_migrations(
                 f"{folder}: Python migrations (Alembic or Django), not SQL files; the "
                 "migrations check reads numbered .sql files (D1 style), so they are left out"
             )
+    _note_unmatched_sql(paths, found, notes)
     if not found:
         return None
     # D1's own setting first, then the shallowest folder

@@ -234,6 +234,25 @@ def test_only_fastapi_s_own_fastapi_class_makes_an_app(tmp_path: Path) -> None:
     assert "store.api:api" in start.argv
 
 
+def test_sql_below_a_migrations_folder_that_is_not_configured_is_named(tmp_path: Path) -> None:
+    (tmp_path / "openapi.yaml").write_text(BARE_SPEC)
+    for name in (
+        "pkg/migrations/sysdb/00001-collections.sqlite.sql",
+        "db/migrations/pg/0001_a.sql",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True)
+        (tmp_path / name).write_text("CREATE TABLE t (id INTEGER);")
+    found = discover(tmp_path)
+    assert found.migrations is None
+    assert [note for note in found.notes if "migrations/" in note] == [
+        "db/migrations/pg: SQL migrations (0001_a.sql, ...) not configured; set "
+        "migrations.folder to check them",
+        "pkg/migrations/sysdb: SQL files not named NNNN_name.sql (such as "
+        "00001-collections.sqlite.sql); to check them, set migrations.folder and a "
+        "migrations.pattern whose first group is the number",
+    ]
+
+
 def test_a_fastapi_app_without_a_spec_file_is_told_how_to_save_its_spec(tmp_path: Path) -> None:
     (tmp_path / "service").mkdir()
     (tmp_path / "service" / "__init__.py").write_text("")

@@ -14,6 +14,9 @@ which rule belongs where and holds each rule's default level.
 
 Request schemas are compared with request semantics (the head accepting less is breaking),
 response schemas with response semantics (the head returning more is breaking).
+``oneOf``/``anyOf`` alternatives pair by ``$ref`` or ``title``, else by how alike they look,
+never by position. When alternatives become one schema, a request's are each compared with
+it and a response's most alike one is.
 ``load_base`` reads the base from a file or from git (``origin/main:specs/api.yaml``) and
 ``check_breaking`` turns the changes into findings for the ``breaking`` config section.
 """
@@ -365,16 +368,44 @@ class _Where:
         return f"property '{dotted}' of {root}"
 
 
+_ALTERNATIVES: tuple[tuple[str, str], ...] = (("oneOf", "one-of"), ("anyOf", "any-of"))
+"""The keywords that list alternatives, with the suffix of their rules."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Alternative:
+    """One ``oneOf``/``anyOf`` alternative as written, with the name it is known by, if any.
+
+    The name is its ``$ref``, else its ``title``. Unnamed alternatives are paired by how alike
+    they look (:func:`_likeness`), because their position changes whenever one is inserted.
+    """
+
+    name: str | None
+    index: int
+    node: Any
+    pointer: str
+
+    @property
+    def entry(self) -> tuple[Any, str]:
+        return self.node, self.pointer
+
+
 @dataclass(slots=True)
 class _View:
-    """A schema with its ``$ref`` followed and its ``allOf`` parts merged in."""
+    """A schema with its ``$ref`` followed and its ``allOf`` parts merged in.
+
+    A ``oneOf``/``anyOf`` with a single non-null alternative is merged in too, like an
+    ``allOf`` part; ``folded`` keeps that alternative, so that it still pairs by name with
+    an alternative of the other version.
+    """
 
     pointer: str
     keywords: dict[str, Any] = field(default_factory=dict)
     properties: dict[str, tuple[Any, str]] = field(default_factory=dict)
     required: set[str] = field(default_factory=set)
     items: tuple[Any, str] | None = None
-    alternatives: dict[str, dict[str, tuple[Any, str]]] = field(default_factory=dict)
+    alternatives: dict[str, list[_Alternative]] = field(default_factory=dict)
+    folded: dict[str, _Alternative] = field(default_factory=dict)
     null_alternative: bool = False
 
     @property
@@ -392,12 +423,20 @@ class _Differ:
         self.head = head
         self.today = today
         self.changes: list[Change] = []
+        self.reported: set[Change] = set()
 
     def emit(
         self, rule: str, message: str, operation: str | None, pointer: str, side: Side = "head"
     ) -> None:
-        level = RULES[rule].level
-        self.changes.append(Change(rule, level, operation, message, pointer, side))
+        """Record a change, once.
+
+        Comparing each alternative of a collapsed ``oneOf`` with the new schema meets what the
+        alternatives share once per alternative; the reader needs to hear of it once.
+        """
+        change = Change(rule, RULES[rule].level, operation, message, pointer, side)
+        if change not in self.reported:
+            self.reported.add(change)
+            self.changes.append(change)
 
     def run(self) -> list[Change]:
         base_ops = _operations_by_template(self.base)
@@ -702,31 +741,113 @@ class _Differ:
         stack: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         """Compare two schemas; ``stack`` holds the pairs being compared, against cycles."""
-        was = _view(self.base, *old)
-        now = _view(self.head, *new)
+        self.compare(where, _view(self.base, *old), _view(self.head, *new), stack)
+
+    def compare(
+        self, where: _Where, was: _View, now: _View, stack: frozenset[tuple[str, str]]
+    ) -> None:
+        """Compare two views, telling apart a choice that became a single schema."""
         pair = (was.pointer, now.pointer)
         if pair in stack:
             return
         stack = stack | {pair}
+        if was.alternatives and not now.alternatives:
+            self.collapsed(where, was, now, stack)
+        elif now.alternatives and not was.alternatives and where.direction == "request":
+            self.expanded(where, was, now, stack)
+        else:
+            self.shape(where, was, now, stack)
+
+    def shape(
+        self, where: _Where, was: _View, now: _View, stack: frozenset[tuple[str, str]]
+    ) -> None:
+        """Compare type, values, properties, items and alternatives of two views."""
         if self.schema_type(where, was, now):
             return  # the constraints of another type would only add noise
         self.schema_values(where, was, now)
         self.schema_properties(where, was, now, stack)
         if was.items and now.items:
             self.schema(where.child("[]"), was.items, now.items, stack)
-        for keyword, suffix in (("oneOf", "one-of"), ("anyOf", "any-of")):
-            old_alternatives = was.alternatives.get(keyword, {})
-            new_alternatives = now.alternatives.get(keyword, {})
-            for key, entry in old_alternatives.items():
-                if key in new_alternatives:
-                    self.schema(where, entry, new_alternatives[key], stack)
-                else:
-                    message = f"{keyword} alternative {key!r} of {where.describe()} was removed"
-                    self.schema_change(where, f"{suffix}-removed", message, entry[1], "base")
-            for key, (_, pointer) in new_alternatives.items():
-                if key not in old_alternatives:
-                    message = f"{keyword} alternative {key!r} was added to {where.describe()}"
-                    self.schema_change(where, f"{suffix}-added", message, pointer)
+        for keyword, suffix in _ALTERNATIVES:
+            old = was.alternatives.get(keyword, [])
+            new = now.alternatives.get(keyword, [])
+            pairs = _pair(self.base, old, self.head, new)
+            for old_index, new_index in pairs:
+                self.schema(where, old[old_index].entry, new[new_index].entry, stack)
+            paired_old = {old_index for old_index, _ in pairs}
+            paired_new = {new_index for _, new_index in pairs}
+            for index, alternative in enumerate(old):
+                if index not in paired_old:
+                    self.alternative_removed(where, keyword, suffix, alternative)
+            for index, alternative in enumerate(new):
+                if index not in paired_new:
+                    self.alternative_added(where, keyword, suffix, alternative)
+
+    def collapsed(
+        self, where: _Where, was: _View, now: _View, stack: frozenset[tuple[str, str]]
+    ) -> None:
+        """The base offered alternatives, the head has one schema (several merged into one).
+
+        A request must still be accepted whatever old alternative the client sends, so each
+        old alternative that looks like the head schema is compared with it. A response only
+        has to fit one old alternative, so the head schema is compared with the most alike,
+        and the others are no longer returned. An old alternative left out was removed.
+        """
+        listed = _listed(was)
+        scores = [
+            _resemblance(self.base, alternative, self.head, now, now.folded.get(keyword))
+            for keyword, _, alternative in listed
+        ]
+        compared = _compared(scores, every=where.direction == "request")
+        if not compared:
+            self.shape(where, was, now, stack)
+            return
+        for index, (keyword, suffix, alternative) in enumerate(listed):
+            if index in compared:
+                self.compare(where, _branch(self.base, was, keyword, alternative), now, stack)
+            else:
+                self.alternative_removed(where, keyword, suffix, alternative)
+
+    def expanded(
+        self, where: _Where, was: _View, now: _View, stack: frozenset[tuple[str, str]]
+    ) -> None:
+        """A request body that was one schema now offers alternatives.
+
+        What clients sent must fit one of them: the old schema is compared with the most
+        alike; the others were added. A response that gained alternatives is compared part
+        with part instead: holding every new alternative to all the old schema promised would
+        turn one loose schema split into precise ones into a finding per alternative.
+        """
+        listed = _listed(now)
+        scores = [
+            _resemblance(self.head, alternative, self.base, was, was.folded.get(keyword))
+            for keyword, _, alternative in listed
+        ]
+        compared = _compared(scores, every=False)
+        if not compared:
+            self.shape(where, was, now, stack)
+            return
+        for index, (keyword, suffix, alternative) in enumerate(listed):
+            if index in compared:
+                self.compare(where, was, _branch(self.head, now, keyword, alternative), stack)
+            else:
+                self.alternative_added(where, keyword, suffix, alternative)
+
+    def alternative_removed(
+        self, where: _Where, keyword: str, suffix: str, alternative: _Alternative
+    ) -> None:
+        label = _alternative_label(self.base, alternative)
+        message = f"{keyword} alternative {label} of {where.describe()} was removed"
+        if where.direction == "request":
+            message += "; clients that send that shape are rejected"
+        self.schema_change(where, f"{suffix}-removed", message, alternative.pointer, "base")
+
+    def alternative_added(
+        self, where: _Where, keyword: str, suffix: str, alternative: _Alternative
+    ) -> None:
+        label = _alternative_label(self.head, alternative)
+        message = f"{keyword} alternative {label} was added to {where.describe()}"
+        self.schema_change(where, f"{suffix}-added", message, alternative.pointer)
 
     def schema_change(
         self, where: _Where, suffix: str, message: str, pointer: str, side: Side = "head"
@@ -939,9 +1060,9 @@ def _absorb(
         (part, f"{pointer}/allOf/{index}")
         for index, part in enumerate(parts if isinstance(parts, list) else [])
     ]
-    for keyword in ("oneOf", "anyOf"):
+    for keyword, _ in _ALTERNATIVES:
         alternatives = node.get(keyword)
-        kept: dict[str, tuple[Any, str]] = {}
+        kept: list[_Alternative] = []
         for index, alternative in enumerate(alternatives if isinstance(alternatives, list) else []):
             target, _ = _follow(spec, alternative, f"{pointer}/{keyword}/{index}")
             if isinstance(target, Mapping) and target.get("type") == "null":
@@ -949,17 +1070,206 @@ def _absorb(
                 continue
             ref = alternative.get("$ref") if isinstance(alternative, Mapping) else None
             title = target.get("title") if isinstance(target, Mapping) else None
-            key = ref if isinstance(ref, str) else title if isinstance(title, str) else f"#{index}"
-            kept.setdefault(key, (alternative, f"{pointer}/{keyword}/{index}"))
+            name = ref if isinstance(ref, str) else title if isinstance(title, str) else None
+            if name is None or all(name != other.name for other in kept):
+                kept.append(_Alternative(name, index, alternative, f"{pointer}/{keyword}/{index}"))
         if len(kept) == 1:
             # `anyOf: [X, {type: "null"}]` is X made nullable (OpenAPI 3.1), not a choice.
-            merged.extend(kept.values())
+            view.folded.setdefault(keyword, kept[0])
+            merged.append(kept[0].entry)
         elif kept:
             view.alternatives.setdefault(keyword, kept)
     for part, part_pointer in merged:
         target, part_pointer = _follow(spec, part, part_pointer)
         if isinstance(target, Mapping) and part_pointer not in seen:
             _absorb(view, spec, target, part_pointer, seen | {part_pointer})
+
+
+def _branch(spec: Spec, parent: _View, keyword: str, alternative: _Alternative) -> _View:
+    """One way to satisfy ``parent``: what the parent says, with one of its alternatives."""
+    target, pointer = _follow(spec, alternative.node, alternative.pointer)
+    view = _View(
+        pointer,
+        keywords=dict(parent.keywords),
+        properties=dict(parent.properties),
+        required=set(parent.required),
+        items=parent.items,
+        alternatives={key: value for key, value in parent.alternatives.items() if key != keyword},
+        folded=dict(parent.folded),
+        null_alternative=parent.null_alternative,
+    )
+    if isinstance(target, Mapping):
+        _absorb(view, spec, target, pointer, frozenset({pointer}))
+    return view
+
+
+def _listed(view: _View) -> list[tuple[str, str, _Alternative]]:
+    """Every alternative of a view, with its keyword and the suffix of that keyword's rules."""
+    return [
+        (keyword, suffix, alternative)
+        for keyword, suffix in _ALTERNATIVES
+        for alternative in view.alternatives.get(keyword, [])
+    ]
+
+
+def _compared(scores: list[int], *, every: bool) -> set[int]:
+    """Which alternatives to compare with a single schema: every alike one, or the most alike.
+
+    ``scores`` are their resemblances to that schema; of equally alike ones the first wins.
+    """
+    alike = {index for index, score in enumerate(scores) if score > 0}
+    if every or not alike:
+        return alike
+    return {max(alike, key=lambda index: (scores[index], -index))}
+
+
+def _pair(
+    old_spec: Spec, old: list[_Alternative], new_spec: Spec, new: list[_Alternative]
+) -> list[tuple[int, int]]:
+    """Pair old and new alternatives (by their index in the lists), each at most once.
+
+    Alternatives with the same name pair first, then alternatives written the same way. The
+    others pair by how alike they look, most alike first, then nearest in position; one that
+    looks like no alternative of the other version stays unpaired (removed or added),
+    whatever its position.
+    """
+    if not old or not new:
+        return []
+    pairs: list[tuple[int, int]] = []
+    paired_old: set[int] = set()
+    paired_new: set[int] = set()
+
+    def join(i: int, j: int) -> None:
+        pairs.append((i, j))
+        paired_old.add(i)
+        paired_new.add(j)
+
+    new_by_name = {alternative.name: j for j, alternative in enumerate(new) if alternative.name}
+    for i, alternative in enumerate(old):
+        if alternative.name in new_by_name:
+            join(i, new_by_name[alternative.name])
+    for i, alternative in enumerate(old):
+        if i in paired_old:
+            continue
+        unpaired = (j for j in range(len(new)) if j not in paired_new)
+        same = next((j for j in unpaired if new[j].node == alternative.node), None)
+        if same is not None:
+            join(i, same)
+    old_views = {
+        i: _view(old_spec, *alternative.entry)
+        for i, alternative in enumerate(old)
+        if i not in paired_old
+    }
+    new_views = {
+        j: _view(new_spec, *alternative.entry)
+        for j, alternative in enumerate(new)
+        if j not in paired_new
+    }
+    candidates = []
+    for i, was in old_views.items():
+        for j, now in new_views.items():
+            score = _likeness(old_spec, was, new_spec, now)
+            if score:
+                candidates.append((-score, abs(i - j), i, j))
+    for _, _, i, j in sorted(candidates):
+        if i not in paired_old and j not in paired_new:
+            join(i, j)
+    return sorted(pairs)
+
+
+_SAME_NAME = 1_000_000
+"""The resemblance of an alternative to a schema that merged in the alternative of its name."""
+
+
+def _resemblance(
+    spec: Spec,
+    alternative: _Alternative,
+    other_spec: Spec,
+    other: _View,
+    folded: _Alternative | None,
+) -> int:
+    """How much an alternative of one version resembles the single schema of the other.
+
+    Highest when ``other`` merged in a lone alternative of the same name (a ``oneOf`` cut
+    down to one), else the :func:`_likeness` of the two, 0 when they cannot be the same.
+    """
+    if alternative.name is not None and folded is not None and folded.name == alternative.name:
+        return _SAME_NAME
+    return _likeness(spec, _view(spec, *alternative.entry), other_spec, other) or 0
+
+
+def _likeness(
+    one_spec: Spec, one: _View, other_spec: Spec, other: _View, depth: int = 2
+) -> int | None:
+    """How alike two schemas look, to pair alternatives: None when they cannot be the same.
+
+    Clashing types, disjoint ``enum``/``const`` values, no property name in common, or a
+    property whose ``enum``/``const`` values differ (a discriminator such as
+    ``type: {enum: [a]}`` against ``{enum: [b]}``) make them different alternatives. Each
+    shared type, value, property name, required name and discriminator adds to the score;
+    0 means nothing to go by.
+    """
+    score = 0
+    one_types, other_types = _types(one.keywords), _types(other.keywords)
+    if one_types and other_types:
+        if not _types_meet(one_types, other_types):
+            return None
+        score += 1
+    shared_values = _shared_values(one, other)
+    if shared_values is not None:
+        if not shared_values:
+            return None
+        score += shared_values
+    one_names = set(one.properties) | one.required
+    other_names = set(other.properties) | other.required
+    if one_names and other_names:
+        if not one_names & other_names:
+            return None
+        score += len(one_names & other_names) + len(one.required & other.required)
+    for name in set(one.properties) & set(other.properties):
+        shared = _shared_values(
+            _view(one_spec, *one.properties[name]), _view(other_spec, *other.properties[name])
+        )
+        if shared is not None:
+            if not shared:
+                return None
+            score += 2
+    if depth and one.items and other.items:
+        one_items, other_items = _view(one_spec, *one.items), _view(other_spec, *other.items)
+        inner = _likeness(one_spec, one_items, other_spec, other_items, depth - 1)
+        if inner is None:
+            return None
+        score += inner
+    return score
+
+
+def _types_meet(one: frozenset[str], other: frozenset[str]) -> bool:
+    """Whether some value can have a type of both sets (an integer is a number too)."""
+    return any(_accepts(other, kind) for kind in one) or any(_accepts(one, kind) for kind in other)
+
+
+def _shared_values(one: _View, other: _View) -> int | None:
+    """How many ``enum``/``const`` values two views share; None unless both restrict them."""
+    one_values, other_values = _enum(one.keywords), _enum(other.keywords)
+    if one_values is None or other_values is None:
+        return None
+    return len({_json(value) for value in one_values} & {_json(value) for value in other_values})
+
+
+def _alternative_label(spec: Spec, alternative: _Alternative) -> str:
+    """The name of an alternative, or its position and a sketch of what it holds."""
+    if alternative.name is not None:
+        return repr(alternative.name)
+    view = _view(spec, *alternative.entry)
+    types = _types(view.keywords)
+    parts = [f"type {_type_text(types)}"] if types else []
+    values = _enum(view.keywords)
+    if values is not None:
+        parts.append(f"values {_values(values[:5])}{'...' if len(values) > 5 else ''}")
+    names = sorted(view.properties)
+    if names:
+        parts.append(f"properties {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}")
+    return f"#{alternative.index} ({'; '.join(parts)})" if parts else f"#{alternative.index}"
 
 
 def _flag(spec: Spec, entry: tuple[Any, str], keyword: str) -> bool:

@@ -897,6 +897,171 @@ def test_recursive_schemas_are_walked_once_per_cycle() -> None:
     ]
 
 
+# --- oneOf / anyOf alternatives -----------------------------------------------------------
+
+
+def _rule(kind: str, field_type: str) -> dict[str, Any]:
+    """A rule object told apart by its ``type`` value, as in GitHub's repository rules."""
+    return {
+        "type": "object",
+        "required": ["type", kind],
+        "properties": {"type": {"type": "string", "enum": [kind]}, kind: {"type": field_type}},
+    }
+
+
+RULE_SCHEMAS = {
+    "Info": {"type": "object", "properties": {"ruleset_id": {"type": "integer"}}},
+    "A": _rule("a", "string"),
+    "B": _rule("b", "integer"),
+    "C": _rule("c", "boolean"),
+}
+BODY = {
+    "request": "#/paths/~1rules/post/requestBody/content/application~1json/schema",
+    "response": "#/paths/~1rules/post/responses/200/content/application~1json/schema",
+}
+
+
+def _rules(*kinds: str) -> dict[str, Any]:
+    """A oneOf of unnamed alternatives, each an inline allOf of a rule and the shared info."""
+    info = {"$ref": "#/components/schemas/Info"}
+    return {
+        "oneOf": [
+            {"allOf": [{"$ref": f"#/components/schemas/{kind.upper()}"}, info]} for kind in kinds
+        ]
+    }
+
+
+def _body_specs(
+    old: dict[str, Any], new: dict[str, Any], direction: str = "request"
+) -> tuple[Spec, Spec]:
+    """A base and a head whose one operation has ``old``, then ``new``, as its body.
+
+    ``direction`` says whether that is the request body or the 200 response.
+    """
+
+    def document(body: dict[str, Any]) -> dict[str, Any]:
+        content = {"application/json": {"schema": body}}
+        operation: dict[str, Any] = {"responses": {"204": {"description": "ok"}}}
+        if direction == "request":
+            operation["requestBody"] = {"required": True, "content": content}
+        else:
+            operation["responses"] = {"200": {"description": "ok", "content": content}}
+        return {
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/rules": {"post": operation}},
+            "components": {"schemas": RULE_SCHEMAS},
+        }
+
+    return Spec(document(old)), Spec(document(new))
+
+
+def _body_changes(
+    old: dict[str, Any], new: dict[str, Any], direction: str = "request"
+) -> list[Change]:
+    return _all_changes(*_body_specs(old, new, direction))
+
+
+@pytest.mark.parametrize(
+    ("direction", "rule", "level"),
+    [
+        ("request", "request-body-one-of-added", "INFO"),
+        ("response", "response-body-one-of-added", "WARN"),
+    ],
+)
+def test_an_unnamed_alternative_inserted_at_the_front_shifts_no_other(
+    direction: str, rule: str, level: str
+) -> None:
+    # GitHub inserted rules into repository-rule-detailed's oneOf: pairing by position
+    # compared each later rule with another one and reported its properties as removed.
+    changes = _body_changes(_rules("a", "b"), _rules("c", "a", "b"), direction)
+
+    assert [(c.rule, c.level, c.location) for c in changes] == [
+        (rule, level, f"{BODY[direction]}/oneOf/0")
+    ]
+    assert "alternative #0 (type 'object'; properties c, ruleset_id, type)" in changes[0].message
+    assert _body_changes(_rules("a", "b"), _rules("b", "a"), direction) == []
+
+
+def test_an_unnamed_alternative_that_matches_none_is_still_removed() -> None:
+    changes = _body_changes(_rules("c", "a", "b"), _rules("a", "b"))
+
+    assert [(c.rule, c.level, c.side, c.location) for c in changes] == [
+        ("request-body-one-of-removed", "ERR", "base", f"{BODY['request']}/oneOf/0")
+    ]
+    assert changes[0].message == (
+        "oneOf alternative #0 (type 'object'; properties c, ruleset_id, type) of the request "
+        "body (application/json) was removed; clients that send that shape are rejected"
+    )
+
+
+def test_a_changed_alternative_is_compared_with_its_own_new_version() -> None:
+    old, new = _rules("a", "b"), _rules("c", "a", "b")
+    new["oneOf"][2]["allOf"].append({"required": ["ruleset_id"]})
+
+    changes = _body_changes(old, new, "response")
+
+    assert {(c.rule, c.location) for c in changes} == {
+        ("response-body-one-of-added", f"{BODY['response']}/oneOf/0"),
+        ("response-property-became-required", "#/components/schemas/Info/properties/ruleset_id"),
+    }
+
+
+def _labels(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"labels": {"type": "array", "items": items}}}
+
+
+NAMED_LABEL = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
+
+
+def test_alternatives_merged_into_one_schema_that_accepts_both_are_not_removed() -> None:
+    # GitHub's POST .../issues/{issue_number}/labels: names or {name} objects, then either.
+    old = {"oneOf": [_labels({"type": "string"}), _labels(NAMED_LABEL)]}
+    new = {"oneOf": [_labels({"oneOf": [{"type": "string"}, NAMED_LABEL]})]}
+
+    assert diff_specs(*_body_specs(old, new), today=TODAY) == []
+
+
+def test_alternatives_merged_into_one_schema_that_rejects_one_report_that_one() -> None:
+    old = {"oneOf": [{"type": "string"}, NAMED_LABEL]}
+    new = {"oneOf": [NAMED_LABEL]}
+
+    changes = _body_changes(old, new)
+
+    assert [(c.rule, c.level, c.location) for c in changes] == [
+        ("request-body-one-of-removed", "ERR", f"{BODY['request']}/oneOf/0")
+    ]
+    assert "alternative #0 (type 'string')" in changes[0].message
+
+
+def test_what_merged_alternatives_share_is_reported_once() -> None:
+    text = {"type": "string"}
+    old = {
+        "type": "object",
+        "properties": {"kind": {"type": "string", "maxLength": 10}},
+        "oneOf": [{"properties": {"a": text}}, {"properties": {"b": text}}],
+    }
+    new = {
+        "type": "object",
+        "properties": {"kind": {"type": "string", "maxLength": 5}, "a": text, "b": text},
+    }
+
+    changes = diff_specs(*_body_specs(old, new), today=TODAY)
+
+    assert [c.rule for c in changes] == ["request-property-max-length-decreased"]
+
+
+def test_a_oneof_cut_down_to_one_named_alternative_removes_only_the_others() -> None:
+    changes = _diff((), (("del", f"{PAYMENT}/oneOf/1"),))
+
+    assert {(c.rule, c.level, c.operation) for c in changes} == {
+        ("response-property-one-of-removed", "INFO", "POST /appointments"),
+        ("response-property-one-of-removed", "INFO", "GET /appointments/{appointment_id}"),
+    }
+    assert all("'#/components/schemas/CashPayment'" in c.message for c in changes)
+    assert len(changes) == 2
+
+
 # --- check_breaking and the config section ------------------------------------------------
 
 

@@ -52,11 +52,12 @@ FAMILIES = {
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One timed answer from an operation: the input of the deployment score."""
+    """One probe of an operation, the input of the deployment score: whether it succeeded,
+    and its latency when an answer came (None for a timeout or a refused connection)."""
 
     label: str
     ok: bool
-    latency_ms: float
+    latency_ms: float | None
 
 
 @dataclass

@@ -135,11 +135,9 @@ def _health(local: bool) -> Callable[[DeployCheckSession], Outcome]:
         with session.client(base_url) as client:
             result = check_health(client, section)
         label = f"{str(section.get('method', 'GET')).upper()} {section.get('path', '/health')}"
-        samples = []
-        if result.latency_ms is not None:
-            samples.append(
-                Sample(label, result.status is not None and result.status < 500, result.latency_ms)
-            )
+        status = result.status
+        latency = result.latency_ms if status is not None else None
+        samples = [Sample(label, status is not None and status < 500, latency)]
         details = [
             f"{label}: {result.status} in {result.latency_ms or 0:.1f} ms "
             f"after {result.attempts} attempt(s)"
@@ -160,7 +158,10 @@ def _availability(label: str, local: bool) -> Callable[[DeployCheckSession], Out
             for code in (session.section("availability").get("allow_status") or {}).get(label, [])
         )
         findings = judge(session.operation(label), result, allowed)
-        sample = Sample(label, result.answered, result.latency_ms)
+        # a refused connection or a timeout has no latency: its milliseconds say nothing
+        # about how fast the service answers
+        latency = result.latency_ms if result.status is not None else None
+        sample = Sample(label, result.answered or result.status in allowed, latency)
         status = result.status if result.status is not None else result.error
         details = [f"{result.method} {result.url}: {status} in {result.latency_ms:.1f} ms"]
         return Outcome(findings, [sample], details)
@@ -332,7 +333,8 @@ def _plan_performance(session: DeployCheckSession) -> Iterator[Check]:
                 timeout=s.timeout,
                 verify=s.config.verify_tls,
             )
-            samples = [Sample(label, ok, ms) for ok, ms in result.samples if ms is not None]
+            # failed requests count too: a run whose every request failed is scored, not lost
+            samples = [Sample(label, ok, ms) for ok, ms in result.samples]
             figures = ", ".join(f"{k} {v:.1f} ms" for k, v in result.percentiles.items())
             return Outcome(result.findings, samples, [f"{label}: {figures}"])
 

@@ -98,7 +98,10 @@ class CheckItem(pytest.Item):
         self.outcome = outcome
         redact = state.redactor.redact
         if outcome.samples:
-            payload = [[s.label, s.ok, round(s.latency_ms, 3)] for s in outcome.samples]
+            payload = [
+                [s.label, s.ok, None if s.latency_ms is None else round(s.latency_ms, 3)]
+                for s in outcome.samples
+            ]
             self.user_properties.append((SAMPLES_PROPERTY, json.dumps(payload)))
         if outcome.details:
             self.add_report_section("call", "deploycheck", redact("\n".join(outcome.details)))

@@ -55,7 +55,7 @@ class ScoreKeeper:
         self.phases.add(phase)
         if when == "call" or outcome == "failed":
             for label, ok, latency in json.loads(props.get(SAMPLES_PROPERTY, "[]")):
-                run.record(str(label), bool(ok), float(latency))
+                run.record(str(label), bool(ok), None if latency is None else float(latency))
         if outcome == "failed":
             if nodeid in self._failed:
                 return  # a failing call and a failing teardown are one failed check

@@ -26,7 +26,7 @@ import pytest
 
 from pytest_deploycheck.history import HistoryStore, StoredRun
 from pytest_deploycheck.spec import load_spec
-from tests.live_server import REPO_ROOT, serve_booking_api
+from tests.live_server import REPO_ROOT, free_port, serve_booking_api
 
 pytest_plugins = ["pytester"]
 
@@ -465,3 +465,24 @@ def test_each_fault_fails_the_item_of_its_family_and_no_secret_leaks(
     if fault.shows_requests:
         # the header was sent and shown, masked
         assert "-H 'Authorization: ***'" in result.stdout.str()
+
+
+def test_a_phase3_run_whose_every_request_failed_is_scored_and_stored(gate: Gate) -> None:
+    """A target that died before phase3: performance got no answer at all. The run is still
+    scored (availability 0) and stored, so the history cannot say the deployment passed."""
+    port = free_port()
+    result = gate.run(
+        "-m",
+        "phase3 and performance",
+        "--deploycheck-base-url",
+        f"http://127.0.0.1:{port}",
+        "--deploy-id",
+        "dead-target",
+    )
+    result.assert_outcomes(failed=1)
+    [score] = scores(result)
+    assert score["verdict"] == "FAIL", score[0]
+    [run] = gate.stored_runs("dead-target")
+    assert run.verdict is not None
+    assert run.verdict.upper() == "FAIL"
+    assert run.components["availability"] == 0

@@ -285,6 +285,19 @@ def test_an_unreachable_base_url_fails_items_in_bounded_time(pytester: pytest.Py
     result.stdout.fnmatch_lines(["*connection failed*"])
 
 
+def test_a_dead_target_scores_zero_and_fails_its_verdict(pytester: pytest.Pytester) -> None:
+    """Refused connections have no latency: a dead target must not score on speed."""
+    write_project(pytester)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = pytester.runpytest_subprocess(
+        "-m", "phase2 and availability", f"--deploycheck-base-url=http://127.0.0.1:{port}"
+    )
+    result.assert_outcomes(failed=3, deselected=7)
+    result.stdout.fnmatch_lines(["deploycheck score for *: 0.0/100, poor *, verdict FAIL"])
+
+
 def test_disabling_the_plugin_collects_nothing(pytester: pytest.Pytester) -> None:
     write_project(pytester)
     result = pytester.runpytest_subprocess("-p", "no:deploycheck", "--collect-only", "-q")

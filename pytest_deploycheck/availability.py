@@ -133,12 +133,21 @@ def judge(
     if result.status >= 500 and result.status not in allowed:
         message = f"{where} answered {result.status}: a server error"
         return [Finding("availability-server-error", message, location=result.label)]
+    if result.status in (401, 403) and result.status not in allowed:
+        message = (
+            f"{where} answered {result.status}: the target refused the probe's credentials, "
+            "so the operation was not exercised; send them with target.headers (such as "
+            '{"Authorization": "Bearer ${API_TOKEN}"}), or accept the status in '
+            "availability.allow_status"
+        )
+        return [Finding("availability-unauthorized", message, location=result.label)]
     missing = result.status in (404, 405) and result.status not in allowed
     if missing and not _documents(operation, result.status):
         message = (
             f"{where} answered {result.status}, which the spec does not document for this "
             "operation: the route is missing or the probe's parameters do not exist; set "
-            "availability.parameters to ids that exist, or document the status"
+            "availability.parameters to ids that exist, document the status, or accept it "
+            "for this operation in availability.allow_status"
         )
         return [Finding("availability-not-found", message, location=result.label)]
     return []

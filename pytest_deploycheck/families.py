@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .checks import Check, Outcome, Sample
+from .findings import failures
 from .session import DeployCheckSession
 
 __all__ = ["PLANNERS"]
@@ -161,7 +162,9 @@ def _availability(label: str, local: bool) -> Callable[[DeployCheckSession], Out
         # a refused connection or a timeout has no latency: its milliseconds say nothing
         # about how fast the service answers
         latency = result.latency_ms if result.status is not None else None
-        sample = Sample(label, result.answered or result.status in allowed, latency)
+        # the score counts what the item judged: an answer that fails it (a 401, a 404 the
+        # spec does not document) did not show the operation working
+        sample = Sample(label, not failures(findings), latency)
         status = result.status if result.status is not None else result.error
         details = [f"{result.method} {result.url}: {status} in {result.latency_ms:.1f} ms"]
         return Outcome(findings, [sample], details)

@@ -65,7 +65,6 @@ __all__ = [
     "check_clauses",
     "check_migrations",
     "check_numbering",
-    "timestamp_numbered",
     "column_affinity",
     "column_origins",
     "compare_lock",
@@ -77,6 +76,7 @@ __all__ = [
     "read_lock",
     "read_schema",
     "significant_tokens",
+    "timestamp_numbered",
     "tokenize",
     "write_lock",
 ]

@@ -73,12 +73,15 @@ RequestSample = tuple[bool, float | None]
 class Measurement:
     """The raw outcome of a measurement: per request, whether it succeeded and its latency.
 
-    A request succeeds when it gets an answer below 500; its latency is None when no answer
-    came at all (a timeout, a refused connection).
+    A request succeeds when it gets an answer below 400. A 5xx or a transport error gives a
+    reason in ``errors``, a 4xx counts in ``client_errors`` (the request was wrong, so its
+    latency is an error answer's). The latency is None when no answer came at all (a timeout,
+    a refused connection).
     """
 
     samples: list[RequestSample] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    client_errors: Counter[int] = field(default_factory=Counter)
     timed_out: bool = False
 
     @property
@@ -230,7 +233,10 @@ async def _one(
         error = str(response.status_code) if response.status_code >= 500 else ""
     if result is None:
         return
-    result.samples.append((not error, latency))
+    client_error = not error and latency is not None and response.status_code >= 400
+    result.samples.append((not error and not client_error, latency))
+    if client_error:
+        result.client_errors[response.status_code] += 1
     if error:
         result.errors.append(error)
 
@@ -327,6 +333,17 @@ def run_performance(
             f"failed ({summary})"
         )
         findings.append(Finding("performance-errors", message, location=label))
+    if measurement.client_errors:
+        statuses = ", ".join(
+            f"{status} x{count}" for status, count in sorted(measurement.client_errors.items())
+        )
+        message = (
+            f"{label}: {measurement.client_errors.total()} of {len(measurement.outcomes)} "
+            f"answers were client errors ({statuses}), so the latency is that of an error "
+            "answer; give the request values that exist (availability.parameters, which "
+            "performance shares) or leave the operation out (performance.exclude)"
+        )
+        findings.append(Finding("performance-client-error", message, location=label))
     if measurement.timed_out:
         message = (
             f"{label}: did not finish within {format_duration(settings.max_time)} "

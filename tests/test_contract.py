@@ -384,6 +384,16 @@ def test_negative_mode_passes_when_invalid_input_is_rejected(base_url: str) -> N
     assert result.cases > 0
 
 
+def test_negative_mode_takes_any_4xx_rejection_documented_or_not(base_url: str) -> None:
+    # GET /examples documents only 200 and rejects a bad color with an undocumented 422
+    result = run_contract(Spec(DOCUMENT), base_url, "GET /examples", FAST, mode="negative")
+    assert result.passed, [f.message for f in result.findings]
+    assert result.cases > 0
+    strict = {**FAST, "checks": {"status_code_conformance": True}}
+    held = run_contract(Spec(DOCUMENT), base_url, "GET /examples", strict, mode="negative")
+    assert "negative-status-code-conformance" in {f.rule for f in held.findings}
+
+
 def test_negative_mode_catches_invalid_input_accepted_with_201(base_url: str) -> None:
     result = run_contract(Spec(DOCUMENT), base_url, "POST /lenient", FAST, mode="negative")
     finding = next(f for f in result.findings if f.rule == "negative-negative-data-rejection")

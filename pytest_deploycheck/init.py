@@ -27,6 +27,7 @@ from .config import CONFIG_FILENAME, SCHEMA_FILENAME, SCHEMA_ID, config_from_tex
 from .errors import ConfigError, DeployCheckError, SpecError
 from .migrations import DEFAULT_LOCK_FILE, DEFAULT_PATTERN, write_lock
 from .spec import HTTP_METHODS, load_spec
+from .units import format_size
 
 __all__ = [
     "PUBLISHED_SCHEMA_URL",
@@ -76,6 +77,8 @@ _SPEC_DIRS = frozenset({"docs", "doc", "api", "apis", "specs", "spec", "openapi"
 _SPEC_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
 _MAX_FILES = 50_000
 _MAX_SPEC_BYTES = 10 * 1024 * 1024
+# A file named like a spec may be big (GitHub's is 13 MB, Microsoft Graph's over 70 MB).
+_MAX_NAMED_SPEC_BYTES = 256 * 1024 * 1024
 _MAX_SOURCE_BYTES = 1024 * 1024
 _SPEC_KEY = re.compile(r"""(?:^|[{,\s])["']?(?:openapi|swagger)["']?\s*:""")
 
@@ -211,6 +214,13 @@ def _in_tests(path: PurePosixPath) -> bool:
     return any(part.lower() in _TEST_DIRS for part in path.parts[:-1])
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _read_text(path: Path, limit: int) -> str | None:
     try:
         if path.stat().st_size > limit:
@@ -282,7 +292,14 @@ def _spec_candidates(
     for path in paths:
         if not _is_spec_candidate(path):
             continue
-        text = _read_text(root / path, _MAX_SPEC_BYTES)
+        named = any(word in path.name.lower() for word in ("openapi", "swagger"))
+        limit = _MAX_NAMED_SPEC_BYTES if named else _MAX_SPEC_BYTES
+        text = _read_text(root / path, limit)
+        if text is None and named and _size(root / path) > limit:
+            notes.append(
+                f"{path}: {format_size(_size(root / path))}, over the {format_size(limit)} "
+                "init reads, skipped; name it as spec in deployment-config.json yourself"
+            )
         if text is None or not _SPEC_KEY.search(text):
             continue
         try:

@@ -253,6 +253,20 @@ def test_sql_below_a_migrations_folder_that_is_not_configured_is_named(tmp_path:
     ]
 
 
+def test_a_big_spec_named_like_one_is_read_and_a_giant_one_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = {"/p": {"get": {"responses": {"200": {"description": "ok"}}}}}
+    document = {"openapi": "3.0.3", "info": {"title": "Big", "version": "1"}, "paths": paths}
+    text = json.dumps(document)
+    # 11 MB: over the limit for any JSON file, under the one for a file named like a spec
+    (tmp_path / "openapi.json").write_text(text[:-1] + ', "x-pad": "' + "x" * 11_000_000 + '"}')
+    assert discover(tmp_path).spec.path == "openapi.json"
+    monkeypatch.setattr("pytest_deploycheck.init._MAX_NAMED_SPEC_BYTES", 10_000_000)
+    with pytest.raises(SpecError, match=r"openapi\.json: 10\.5 MiB, over the 9\.5 MiB init reads"):
+        discover(tmp_path)
+
+
 def test_a_fastapi_app_without_a_spec_file_is_told_how_to_save_its_spec(tmp_path: Path) -> None:
     (tmp_path / "service").mkdir()
     (tmp_path / "service" / "__init__.py").write_text("")

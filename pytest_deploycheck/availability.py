@@ -39,6 +39,12 @@ class ProbeResult:
         return self.error is None and self.status is not None and self.status < 500
 
 
+# The request never got an answer because the connection broke; an idempotent one can be
+# sent again without changing anything twice.
+_DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
 async def send_probe(
     client: httpx.AsyncClient,
     label: str,
@@ -60,7 +66,15 @@ async def send_probe(
     try:
         built = client.build_request(request.method, request.url_path, **kwargs)  # type: ignore[arg-type]
         url = str(built.url)
-        response = await client.send(timer.attach(built))
+        retry = _DROPPED if request.method.upper() in _IDEMPOTENT else ()
+        try:
+            response = await client.send(timer.attach(built))
+        except retry:
+            # A kept-alive connection the server had just closed (as many do after a 5xx)
+            # says nothing of this operation: send it once more, on a new connection.
+            timer = WireTimer(clock)
+            started = clock()
+            response = await client.send(timer.attach(built))
         await response.aclose()
     except httpx.TimeoutException:
         elapsed = (clock() - started) * 1000

@@ -119,3 +119,47 @@ def test_a_probe_is_timed_on_the_wire_without_connecting_or_waiting() -> None:
             return await send_probe(client, "GET /ok", request, 1.0, clock=clock)
 
     assert asyncio.run(go()).latency_ms == pytest.approx(30)
+
+
+def test_a_connection_dropped_without_an_answer_is_tried_once_more_when_idempotent() -> None:
+    """The first connection is closed without an answer, as by a server that had just closed
+    a kept-alive connection; a GET is sent again on a new one, a POST is not."""
+
+    async def go() -> tuple[ProbeResult, ProbeResult]:
+        connections = 0
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            first = connections in (1, 3)  # the first connection of each probe
+            await reader.readuntil(b"\r\n\r\n")
+            if not first:
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        async with server:
+            async with httpx.AsyncClient(base_url=url) as client:
+                get = await send_probe(client, "GET /ok", ProbeRequest("GET", "/ok"), 2.0)
+            async with httpx.AsyncClient(base_url=url) as client:
+                post = await send_probe(client, "POST /ok", ProbeRequest("POST", "/ok"), 2.0)
+        return get, post
+
+    get, post = asyncio.run(go())
+    assert (get.status, get.error) == (200, None)
+    assert post.status is None
+    assert post.error is not None
+    assert "the server broke the HTTP exchange" in post.error
+
+
+def test_a_refused_credential_fails_the_probe_with_the_way_to_send_one() -> None:
+    result = ProbeResult("GET /ok", "GET", "http://svc/ok", 401, 3.0)
+    [finding] = judge(OPS["GET /ok"], result)
+    assert finding.rule == "availability-unauthorized"
+    assert "target.headers" in finding.message
+    assert "availability.allow_status" in finding.message
+    forbidden = ProbeResult("GET /ok", "GET", "http://svc/ok", 403, 3.0)
+    assert [f.rule for f in judge(OPS["GET /ok"], forbidden)] == ["availability-unauthorized"]
+    assert judge(OPS["GET /ok"], forbidden, frozenset({403})) == []

@@ -195,6 +195,21 @@ def test_server_errors_and_timeouts_are_failed_outcomes() -> None:
     )
 
 
+def test_client_errors_are_named_and_do_not_count_as_successes() -> None:
+    answers = iter([200, 404, 404, 200])
+    transport = httpx.MockTransport(lambda request: httpx.Response(next(answers)))
+    section = {"samples": 4, "concurrency": 1, "warmup": 0, "thresholds": {}}
+    result = run_performance("http://svc", SPEC, "GET /fast", section, transport=transport)
+    assert result.outcomes == [True, False, False, True]
+    assert len(result.latencies_ms) == 4
+    [finding] = result.findings
+    assert finding.rule == "performance-client-error"
+    assert finding.message.startswith(
+        "GET /fast: 2 of 4 answers were client errors (404 x2), so the latency is that of an "
+        "error answer;"
+    )
+
+
 def test_thresholds_are_judged_on_each_percentile() -> None:
     latencies = [float(n) for n in range(1, 101)]
     percentiles, findings = judge_latencies(

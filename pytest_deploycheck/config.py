@@ -844,6 +844,7 @@ class LocalTarget:
     env: Mapping[str, str] = field(default_factory=dict)
     ready_path: str = "/health"
     ready_timeout: float = 30.0
+    base_path: str | None = None
 
     def argv(self, host: str, port: int, python: str = sys.executable) -> list[str]:
         """The command with ``{host}``, ``{port}`` and ``{python}`` filled in."""
@@ -946,6 +947,7 @@ class Config:
             env={str(k): str(v) for k, v in (local.get("env") or {}).items()},
             ready_path=str(local.get("ready_path", "/health")),
             ready_timeout=parse_duration(local.get("ready_timeout", "30s")),
+            base_path=str(local["base_path"]) if "base_path" in local else None,
         )
 
     @property

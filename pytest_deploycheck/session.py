@@ -170,7 +170,7 @@ class DeployCheckSession:
                 command=local.command,
                 cwd=local.cwd,
                 env=local.env,
-                ready_path=local.ready_path,
+                ready_path=self._local_base_path + local.ready_path,
                 ready_timeout=local.ready_timeout,
             )
             try:
@@ -179,7 +179,16 @@ class DeployCheckSession:
                 self._local_error = exc
                 raise
             self._local = service
-        return self._local.base_url
+        return self._local.base_url + self._local_base_path
+
+    @property
+    def _local_base_path(self) -> str:
+        """The path the local service serves the API under: ``target.local.base_path``, else
+        the spec's first server URL when it is a path (``servers: [{url: /api}]``)."""
+        local = self.config.local
+        configured = local.base_path if local is not None else None
+        path = configured if configured is not None else relative_server_path(self.spec)
+        return path.rstrip("/")
 
     @property
     def timeout(self) -> float:
@@ -262,3 +271,13 @@ def shortest_path(path: Path) -> Path:
         return path.relative_to(Path.cwd())
     except ValueError:
         return path
+
+
+def relative_server_path(spec: Spec) -> str:
+    """The first server URL of ``spec`` when it is a path such as ``/api`` (relative to where
+    the document is served, so to the running service), else "". An absolute URL's path
+    describes the deployment, where a gateway may add it, so it says nothing of the service."""
+    servers = spec.document.get("servers")
+    first = servers[0] if isinstance(servers, list) and servers else None
+    url = first.get("url") if isinstance(first, Mapping) else None
+    return url if isinstance(url, str) and url.startswith("/") else ""

@@ -16,6 +16,7 @@ SERVICE = textwrap.dedent(
     import http.server, json, os, sys
 
     FAIL = set(filter(None, os.environ.get("TINY_FAIL", "").split(",")))
+    PREFIX = os.environ.get("TINY_PREFIX", "")  # serve the API under this path only
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _send(self, status, body):
@@ -28,6 +29,9 @@ SERVICE = textwrap.dedent(
 
         def do_GET(self):
             path = self.path.split("?")[0]
+            if PREFIX and not path.startswith(PREFIX + "/"):
+                return self._send(404, {"error": "no route"})
+            path = path[len(PREFIX):]
             if path in FAIL:
                 return self._send(500, {"error": "boom"})
             if path == "/health":
@@ -296,6 +300,27 @@ def test_a_dead_target_scores_zero_and_fails_its_verdict(pytester: pytest.Pytest
     )
     result.assert_outcomes(failed=3, deselected=7)
     result.stdout.fnmatch_lines(["deploycheck score for *: 0.0/100, poor *, verdict FAIL"])
+
+
+@pytest.mark.parametrize("source", ["servers", "base_path"])
+def test_a_service_under_a_base_path_is_checked_there(
+    pytester: pytest.Pytester, source: str
+) -> None:
+    """servers: [{url: /api}] in the spec, or target.local.base_path, puts the local service's
+    checks (readiness included) under /api."""
+    local = {
+        "command": ["{python}", "service.py", "{port}"],
+        "ready_timeout": "20s",
+        "env": {"TINY_PREFIX": "/api"},
+    }
+    if source == "base_path":
+        local["base_path"] = "/api"
+    write_project(pytester, target={"local": local, "timeout": "5s"})
+    if source == "servers":
+        spec = pytester.path / "openapi.yaml"
+        spec.write_text(spec.read_text().replace("https://tiny.example.org", "/api"))
+    result = pytester.runpytest_subprocess("-m", "phase1 and round3", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4, deselected=6)
 
 
 def test_disabling_the_plugin_collects_nothing(pytester: pytest.Pytester) -> None:

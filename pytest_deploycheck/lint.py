@@ -19,7 +19,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -1125,34 +1124,108 @@ def _no_identical_paths(ctx: LintContext) -> Iterator[Issue]:
     "No two paths can match the same URL with neither being more specific.",
 )
 def _no_ambiguous_paths(ctx: LintContext) -> Iterator[Issue]:
-    by_length: dict[int, list[tuple[str, str, list[str | None]]]] = defaultdict(list)
-    for path, pointer in _paths(ctx):
-        # A template segment is None; a literal segment is its text.
-        segments = [None if _TEMPLATE.fullmatch(s) else s for s in path.strip("/").split("/")]
-        by_length[len(segments)].append((path, pointer, segments))
-    for group in by_length.values():
-        for index, (path, pointer, segments) in enumerate(group):
-            for other, _, other_segments in group[:index]:
-                if _ambiguous(segments, other_segments):
-                    yield Issue(
-                        pointer,
-                        f"path {path!r} and {other!r} can both match the same URL; make one "
-                        "of them literal where the other has a parameter",
-                    )
-                    break
+    """Report each path that is ambiguous with an earlier one, naming the first such path.
+
+    Comparing every pair of paths is quadratic, and big specs have thousands (Microsoft Graph
+    has 7,419): each path is looked up instead in a trie of the earlier paths of its length,
+    which follows only the branches that could match it.
+    """
+    paths = _paths(ctx)
+    tries: dict[int, _PathTrie] = {}
+    # Issues by segment count, in the order the lengths first appear, as findings always were.
+    found: dict[int, list[Issue]] = {}
+    for index, (path, pointer) in enumerate(paths):
+        segments = _path_segments(path)
+        trie = tries.setdefault(len(segments), _PathTrie(index))
+        issues = found.setdefault(len(segments), [])
+        other = _first_ambiguous(trie, segments)
+        if other is not None:
+            issues.append(
+                Issue(
+                    pointer,
+                    f"path {path!r} and {paths[other][0]!r} can both match the same URL; make "
+                    "one of them literal where the other has a parameter",
+                )
+            )
+        trie.insert(segments, index)
+    for issues in found.values():
+        yield from issues
 
 
-def _ambiguous(a: list[str | None], b: list[str | None]) -> bool:
-    a_literal_first = b_literal_first = False
-    for x, y in zip(a, b, strict=True):
-        if x is not None and y is not None:
-            if x != y:
-                return False
-        elif x is not None:
-            a_literal_first = True
-        elif y is not None:
-            b_literal_first = True
-    return a_literal_first and b_literal_first
+def _path_segments(path: str) -> list[str | None]:
+    """A path's segments: a literal one is its text, a template (``{id}``) is None."""
+    return [None if _TEMPLATE.fullmatch(s) else s for s in path.strip("/").split("/")]
+
+
+class _PathTrie:
+    """Paths of one length by segment (a literal's text, or None for a template).
+
+    Paths are inserted in document order, so ``first``, the index of the first path that
+    reached a node, is the earliest path below it.
+    """
+
+    __slots__ = ("children", "first")
+
+    def __init__(self, first: int) -> None:
+        self.first = first
+        self.children: dict[str | None, _PathTrie] = {}
+
+    def insert(self, segments: list[str | None], index: int) -> None:
+        node = self
+        for segment in segments:
+            child = node.children.get(segment)
+            if child is None:
+                child = node.children[segment] = _PathTrie(index)
+            node = child
+
+
+def _first_ambiguous(trie: _PathTrie, segments: list[str | None]) -> int | None:
+    """The earliest path in ``trie`` that is ambiguous with ``segments``, or None.
+
+    Two paths are ambiguous when their literals agree wherever both have one, and each has a
+    literal where the other has a template: then a URL can match both, and neither is more
+    specific. The walk goes depth first, earliest branch first, and stops at the first match:
+    so a path starting with a template (``/{tenant}/...``) need not visit every other path.
+    """
+    # literal_from[i]: a literal is at i or later, so this path can still be the more literal one.
+    literal_from = [False] * (len(segments) + 1)
+    for i in range(len(segments) - 1, -1, -1):
+        literal_from[i] = segments[i] is not None or literal_from[i + 1]
+    best: int | None = None
+    # One iterator of branches per level of the walk: the depth is the stack's height.
+    stack = [_branches(trie, segments[0], False, False)]
+    while stack:
+        branch = next(stack[-1], None)
+        if branch is None or (best is not None and branch[0].first >= best):
+            stack.pop()  # the branches come in document order: none left is earlier
+            continue
+        node, mine, theirs = branch
+        depth = len(stack)
+        if depth == len(segments):
+            if mine and theirs:
+                best = node.first
+        elif mine or literal_from[depth]:
+            stack.append(_branches(node, segments[depth], mine, theirs))
+    return best
+
+
+def _branches(
+    node: _PathTrie, segment: str | None, mine: bool, theirs: bool
+) -> Iterator[tuple[_PathTrie, bool, bool]]:
+    """The children of ``node`` a path with ``segment`` there can share a URL with.
+
+    Each comes with the two flags updated: ``mine``, this path has a literal where the other
+    has a template; ``theirs``, the converse. Children are in document order (their ``first``).
+    """
+    if segment is None:  # a template matches every branch
+        for key, child in node.children.items():
+            yield child, mine, theirs or key is not None
+        return
+    same, template = node.children.get(segment), node.children.get(None)
+    found = [(same, mine, theirs)] if same is not None else []
+    if template is not None:
+        found.append((template, True, theirs))
+    yield from sorted(found, key=lambda branch: branch[0].first)
 
 
 @_rule(

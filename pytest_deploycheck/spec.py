@@ -49,6 +49,10 @@ else:  # the C parser when PyYAML was built with libyaml: several times faster
 _EXTERNAL_REF = re.compile(r"""\$ref["']?\s*+:\s*+(?!["']?#)""")
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 _WS_CHARS = frozenset(" \t\n\r")
+# UTF-8, without the byte order mark that some editors and .NET tools write first: JSON parsers
+# may ignore it (RFC 8259), and Spectral, Redocly and swagger-parser do. It holds no newline,
+# so the lines of findings are the same with or without it.
+_ENCODING = "utf-8-sig"
 
 
 # --- JSON pointers -------------------------------------------------------------------------
@@ -174,7 +178,7 @@ class _Source:
 
     def lines_of(self, paths: list[list[str]]) -> list[int]:
         if self.lines is None:
-            text = self.text if self.text is not None else self.path.read_text(encoding="utf-8")
+            text = self.text if self.text is not None else self.path.read_text(encoding=_ENCODING)
             self.lines = _JsonLines(text) if self.is_json else _YamlLines(text)
             self.text = None
         return self.lines.lines_of(paths)
@@ -185,7 +189,7 @@ class _Source:
 
 def _read_text(path: Path, display: str, referrer: Callable[[], str] | None) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding=_ENCODING)
     except FileNotFoundError:
         if referrer is None:
             raise SpecError(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_deploycheck.errors import ConfigError
 from pytest_deploycheck.findings import Finding, Severity, failures
@@ -17,7 +21,7 @@ from pytest_deploycheck.lint import (
     lint_spec,
     validate_document,
 )
-from pytest_deploycheck.spec import Spec, load_spec
+from pytest_deploycheck.spec import Spec, load_spec, parse_pointer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
 REPOSITORY = Path(__file__).parent.parent
@@ -551,6 +555,138 @@ def test_the_reference_spec_is_valid_and_passes_the_gate() -> None:
     spec = load_spec(REPOSITORY / "specs" / "booking.openapi.yaml")
     assert validate_document(spec) == []
     assert failures(lint_spec(spec)) == []
+
+
+# --- no-ambiguous-paths: the same findings as comparing every pair ------------------------
+
+AMBIGUOUS = "no-ambiguous-paths"
+
+
+def segments_of(path: str) -> list[str | None]:
+    return [None if re.fullmatch(r"{[^{}]*}", s) else s for s in path.strip("/").split("/")]
+
+
+def ambiguous(a: str, b: str) -> bool:
+    """The rule's definition: a URL can match both paths, and neither is more specific."""
+    x, y = segments_of(a), segments_of(b)
+    if len(x) != len(y):
+        return False
+    pairs = list(zip(x, y, strict=True))
+    if any(s is not None and t is not None and s != t for s, t in pairs):
+        return False
+    x_literal = any(s is not None and t is None for s, t in pairs)
+    y_literal = any(s is None and t is not None for s, t in pairs)
+    return x_literal and y_literal
+
+
+def every_pair(paths: list[str]) -> list[tuple[str, str]]:
+    """(path, the first earlier path it is ambiguous with), comparing every pair."""
+    found = []
+    for index, path in enumerate(paths):
+        other = next((o for o in paths[:index] if ambiguous(path, o)), None)
+        if other is not None:
+            found.append((path, other))
+    return found
+
+
+def reported(spec: Spec) -> list[tuple[str, str]]:
+    """(path, other path) of each no-ambiguous-paths finding."""
+    found = []
+    for finding in lint_spec(spec, {AMBIGUOUS: "warning"}, extends="none"):
+        pointer = finding.location.rpartition(" (")[2].rstrip(")")
+        match = re.fullmatch(r"path (.+) and (.+) can both match the same URL; .+", finding.message)
+        assert match, finding.message
+        assert ast.literal_eval(match[1]) == parse_pointer(pointer)[1]
+        found.append((ast.literal_eval(match[1]), ast.literal_eval(match[2])))
+    return sorted(found)
+
+
+def spec_of(paths: list[str]) -> Spec:
+    document = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}}
+    return Spec(document={**document, "paths": {path: {} for path in paths}})
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        (["/pets/{pet_id}", "/{kind}/mine"], [("/{kind}/mine", "/pets/{pet_id}")]),
+        (["/pets/{pet_id}", "/pets/mine", "/{kind}/{id}"], []),  # one more specific than the other
+        (["/a/{x}", "/{y}/b/c", "/{y}/b"], [("/{y}/b", "/a/{x}")]),  # only the same length
+        (["/a/{x}", "/a/{y}/"], []),  # identical: the rule no-identical-paths reports those
+        (["/a/{x}/c", "/{y}/b/d"], []),  # literals disagree
+        (["/{a}/b/{c}/d", "/x/{b}/y/{d}"], [("/x/{b}/y/{d}", "/{a}/b/{c}/d")]),
+        (["/", "/{x}", "//"], []),
+        # each path once, against the first earlier one it is ambiguous with
+        (
+            ["/r1/{id}", "/r2/{id}", "/{t}/r5", "/{t}/r6", "/r3/{id}"],
+            [("/{t}/r5", "/r1/{id}"), ("/{t}/r6", "/r1/{id}"), ("/r3/{id}", "/{t}/r5")],
+        ),
+        (["/{t}/x", "/y/{id}", "/z/{id}"], [("/y/{id}", "/{t}/x"), ("/z/{id}", "/{t}/x")]),
+        (
+            ["/a/{p}/{q}", "/{o}/b/{q}", "/{o}/{p}/c", "/a/b/{q}", "/{o}/b/c"],
+            [
+                ("/{o}/b/{q}", "/a/{p}/{q}"),
+                ("/{o}/{p}/c", "/a/{p}/{q}"),
+                ("/a/b/{q}", "/{o}/{p}/c"),
+                ("/{o}/b/c", "/a/{p}/{q}"),
+            ],
+        ),
+    ],
+)
+def test_ambiguous_paths_are_found_as_by_comparing_every_pair(
+    paths: list[str], expected: list[tuple[str, str]]
+) -> None:
+    assert every_pair(paths) == expected
+    assert reported(spec_of(paths)) == sorted(expected)
+
+
+segment = st.sampled_from(["a", "b", "c", "{x}", "{y}"])
+path_lists = st.lists(
+    st.lists(segment, min_size=1, max_size=4).map(lambda s: "/" + "/".join(s)),
+    max_size=40,
+    unique=True,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(path_lists)
+def test_ambiguous_paths_match_every_pair_on_any_paths(paths: list[str]) -> None:
+    assert reported(spec_of(paths)) == sorted(every_pair(paths))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        REPOSITORY / "specs" / "booking.openapi.yaml",
+        FIXTURES / "valid-3.0.yaml",
+        FIXTURES / "valid-3.1.json",
+        FIXTURES / "split" / "openapi.yaml",
+    ],
+    ids=lambda path: path.name,
+)
+def test_ambiguous_paths_in_the_repository_specs_match_every_pair(path: Path) -> None:
+    spec = load_spec(path)
+    assert reported(spec) == sorted(every_pair(list(spec.document["paths"])))
+
+
+def test_ambiguous_paths_in_a_spec_of_8000_paths() -> None:
+    """A spec the size of Microsoft Graph's, where '/{tenant}/...' could match 1,000 paths."""
+    paths = []
+    for i in range(1000):
+        paths += [
+            f"/r{i}",
+            f"/r{i}/{{id}}",
+            f"/r{i}/search",  # more specific than /r{i}/{id}
+            f"/r{i}/{{id}}/items",
+            f"/r{i}/{{id}}/items/{{item_id}}",
+            f"/r{i}/{{id}}/items/count",
+            f"/r{i}/mine/{{item_id}}",  # ambiguous with /r{i}/{id}/items
+            f"/{{tenant}}/r{i}/items",  # ambiguous with /r{j}/{id}/items for every j
+        ]
+    expected = [(f"/r{i}/mine/{{item_id}}", f"/r{i}/{{id}}/items") for i in range(1000)]
+    expected += [(f"/{{tenant}}/r{i}/items", "/r0/{id}/items") for i in range(1000)]
+    expected += [(f"/r{i}/{{id}}/items", "/{tenant}/r0/items") for i in range(1, 1000)]
+    assert reported(spec_of(paths)) == sorted(expected)
 
 
 def test_validity_errors_are_all_reported_with_locations(tmp_path: Path) -> None:

@@ -117,6 +117,64 @@ def test_a_file_that_is_not_utf8_is_rejected(tmp_path: Path) -> None:
         load_spec(path)
 
 
+BOM = "\ufeff".encode()  # what .NET tools and some editors write first
+
+
+@pytest.mark.parametrize(
+    ("name", "pointer", "line"),
+    [
+        ("valid-3.1.json", "#/paths/~1time/get/parameters/0/schema", 26),
+        ("valid-3.1.json", "#/openapi", 2),
+        ("valid-3.0.yaml", "#/paths/~1pets~1{pet_id}/get", 84),
+        ("valid-3.0.yaml", "#/openapi", 1),
+    ],
+)
+def test_a_byte_order_mark_is_ignored(tmp_path: Path, name: str, pointer: str, line: int) -> None:
+    """Spectral, Redocly and swagger-parser accept a BOM; a line must not move because of it."""
+    original = load_spec(FIXTURES / name)
+    assert original.locate(pointer) == f"{FIXTURES / name}:{line}"
+    path = tmp_path / name
+    path.write_bytes(BOM + (FIXTURES / name).read_bytes())
+    spec = load_spec(path)
+    assert spec.document == original.document
+    assert spec.locate(pointer) == f"{path}:{line}"
+
+
+def test_a_byte_order_mark_in_minified_json_keeps_findings_on_line_one(tmp_path: Path) -> None:
+    document = json.loads((FIXTURES / "valid-3.1.json").read_text())
+    del document["servers"]
+    path = tmp_path / "api.json"
+    path.write_bytes(BOM + json.dumps(document).encode())
+    found = [f for f in lint_spec(load_spec(path)) if f.rule == "oas3-api-servers"]
+    assert [f.location for f in found] == [f"{path}:1 (#)"]
+
+
+def test_a_byte_order_mark_in_a_referenced_file_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "schemas.json").write_bytes(
+        BOM + b'{\n  "Pet": {\n    "type": "object",\n    "properties": {\n'
+        b'      "toys": {"type": "array"}\n    }\n  }\n}\n'
+    )
+    root = write(
+        tmp_path,
+        "api.yaml",
+        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n"
+        "  schemas:\n    Pet: {$ref: 'schemas.json#/Pet'}\n",
+    )
+    spec = load_spec(root)
+    assert spec.document["components"]["schemas"]["Pet"]["type"] == "object"
+    found = [f for f in lint_spec(spec) if f.rule == "array-items"]
+    assert [f.location for f in found] == [
+        f"{tmp_path / 'schemas.json'}:5 (#/components/schemas/Pet/properties/toys)"
+    ]
+
+
+def test_invalid_json_after_a_byte_order_mark_names_the_right_line(tmp_path: Path) -> None:
+    path = tmp_path / "api.json"
+    path.write_bytes(BOM + b'{\n  "openapi": "3.1.0",\n  "info": {,}\n}\n')
+    with pytest.raises(SpecError, match=r"api.json:3:\d+: invalid JSON: Expecting"):
+        load_spec(path)
+
+
 # --- split documents -----------------------------------------------------------------------
 
 

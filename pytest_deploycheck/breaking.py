@@ -1599,7 +1599,7 @@ class _GitRevision:
                 f"breaking.base {self.ref!r}: git show {spec} failed: {_first_line(shown.stderr)}"
             )
         try:
-            text = shown.stdout.decode("utf-8")
+            text = shown.stdout.decode("utf-8-sig")  # without a byte order mark
         except UnicodeDecodeError:
             raise SpecError(f"{spec}: the spec is not UTF-8 text") from None
         document = _parse(text, spec, json_text=repo_path.endswith(".json"))

@@ -103,6 +103,7 @@ def fetch_served_spec(client: httpx.Client, paths: list[str]) -> tuple[str, dict
 
 
 def _parse(text: str, path: str, content_type: str) -> Any:
+    text = text.removeprefix("\ufeff")  # a byte order mark, as some .NET services send
     try:
         if "yaml" in content_type or path.endswith((".yaml", ".yml")):
             return yaml.safe_load(text)

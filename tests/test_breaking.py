@@ -1225,6 +1225,16 @@ def test_revision_paths_are_relative_to_the_config_folder(
         assert load_base(ref, deploy).document["info"]["title"] == "Split booking API"
 
 
+def test_a_base_at_a_revision_may_start_with_a_byte_order_mark(
+    tmp_path: Path, repository: Callable[..., None]
+) -> None:
+    document = {"openapi": "3.1.0", "info": {"title": "BOM", "version": "1"}, "paths": {}}
+    (tmp_path / "api.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(document).encode())
+    repository("add", "api.json")
+    repository("commit", "-q", "-m", "a spec written by a .NET tool")
+    assert load_base("HEAD:api.json", tmp_path).document["info"]["title"] == "BOM"
+
+
 def test_a_missing_revision_says_how_to_fetch_it(
     tmp_path: Path, repository: Callable[..., None]
 ) -> None:

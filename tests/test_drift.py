@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from pytest_deploycheck.config import validate
-from pytest_deploycheck.drift import check_drift, compare_specs, normalize
+from pytest_deploycheck.drift import check_drift, compare_specs, fetch_served_spec, normalize
 from pytest_deploycheck.findings import Severity
 from pytest_deploycheck.spec import Spec, load_spec
 from tests.live_server import REPO_ROOT, free_port, serve_app, serve_booking_api
@@ -426,3 +427,15 @@ def test_the_drift_section_validates_and_explains_mistakes() -> None:
         '(got "openapi.json")',
         'drift.required: must be true or false (got "yes", a string)',
     ]
+
+
+def test_a_served_spec_with_a_byte_order_mark_is_read() -> None:
+    document = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {}}
+    body = b"\xef\xbb\xbf" + json.dumps(document).encode()
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "application/json; charset=utf-8"}
+        return httpx.Response(200, content=body, headers=headers)
+
+    with httpx.Client(transport=httpx.MockTransport(serve), base_url="http://svc") as client:
+        assert fetch_served_spec(client, ["/openapi.json"]) == ("/openapi.json", document)

@@ -63,9 +63,18 @@ base_url_option = click.option(
 
 @contextmanager
 def _session(
-    config_path: Path, base_url: str | None = None, deploy_id: str | None = None
+    config_path: Path,
+    base_url: str | None = None,
+    deploy_id: str | None = None,
+    *,
+    history_only: bool = False,
 ) -> Iterator[Any]:
-    """A validated session; stops the local service and closes the history at the end."""
+    """A validated session; stops the local service and closes the history at the end.
+
+    ``history_only``: the command reads the history and nothing else, so the target's
+    ``${VAR}`` (its credentials) need not be set where it runs.
+    """
+    from .config import HISTORY_SECTIONS
     from .session import DeployCheckSession
 
     if not config_path.is_file():
@@ -73,7 +82,9 @@ def _session(
             f"{config_path}: no such file; run 'deploycheck init' to write one, "
             "or name another with --config PATH"
         )
-    session = DeployCheckSession(config_path, base_url, deploy_id)
+    session = DeployCheckSession(
+        config_path, base_url, deploy_id, sections=HISTORY_SECTIONS if history_only else None
+    )
     try:
         session.config  # noqa: B018 - load and validate now, so errors come before any work
         yield session
@@ -277,7 +288,7 @@ def report(
     from .reports.terminal import render_terminal
     from .scoring import ScoringSettings
 
-    with _session(config_path) as session:
+    with _session(config_path, history_only=True) as session:
         redact = session.redactor.redact
         settings = ScoringSettings.from_config(session.section("scoring"))
         analysis = analyse_store(session.history(), settings, deploy_id=deploy_id)
@@ -424,7 +435,7 @@ def history(ctx: click.Context, config_path: Path, limit: int) -> None:
     from .analysis import score_deployment
     from .scoring import ScoringSettings
 
-    with _session(config_path) as session:
+    with _session(config_path, history_only=True) as session:
         redact = session.redactor.redact
         store = session.history()
         settings = ScoringSettings.from_config(session.section("scoring"))
@@ -457,7 +468,7 @@ def history_show(config_path: Path, deploy_id: str) -> None:
     """Show one stored deployment: its runs, components and verdicts."""
     from rich.table import Table
 
-    with _session(config_path) as session:
+    with _session(config_path, history_only=True) as session:
         redact = session.redactor.redact
         deployment = session.history().deployment(deploy_id)
         stored = session.history().runs(deploy_id)

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -153,11 +153,13 @@ class Substitution:
 
 @dataclass(frozen=True)
 class Interpolation:
-    """The interpolated value, what was substituted, and what could not be."""
+    """The interpolated value, what was substituted, and what could not be: ``problems``,
+    and ``waived``, the unset variables of key paths that could go without (left empty)."""
 
     value: Any
     substitutions: tuple[Substitution, ...] = ()
     problems: tuple[Problem, ...] = ()
+    waived: tuple[Problem, ...] = ()
 
 
 def escape_literal(text: str) -> str:
@@ -165,20 +167,30 @@ def escape_literal(text: str) -> str:
     return text.replace("${", "$${")
 
 
-def interpolate(value: Any, environ: Mapping[str, str], path: KeyPath = ()) -> Interpolation:
+def interpolate(
+    value: Any,
+    environ: Mapping[str, str],
+    path: KeyPath = (),
+    *,
+    optional: Callable[[KeyPath], bool] | None = None,
+) -> Interpolation:
     """Replace ``${VAR}`` and ``${VAR:-default}`` in every string inside ``value``.
 
     The default applies when the variable is unset or empty, as in the shell. Keys are left
     alone. A variable that is unset and has no default is a problem at its key path; its
-    reference stays in the text.
+    reference stays in the text. Where ``optional`` says a key path may go without (a
+    command that never uses it), it becomes the empty string instead, without a problem.
     Values brought in are not interpolated again. A ``$`` written right before a reference
     reads as the escape ``$${``, so a literal ``$`` cannot directly precede one.
     """
     substitutions: list[Substitution] = []
     problems: list[Problem] = []
+    waived: list[Problem] = []
 
     def walk(node: Any, where: KeyPath) -> Any:
         if isinstance(node, str):
+            if optional is not None and optional(where):
+                return _interpolate_text(node, environ, where, substitutions, waived, missing="")
             return _interpolate_text(node, environ, where, substitutions, problems)
         if isinstance(node, Mapping):
             return {key: walk(item, (*where, key)) for key, item in node.items()}
@@ -187,7 +199,7 @@ def interpolate(value: Any, environ: Mapping[str, str], path: KeyPath = ()) -> I
         return node
 
     result = walk(value, path)
-    return Interpolation(result, tuple(substitutions), tuple(problems))
+    return Interpolation(result, tuple(substitutions), tuple(problems), tuple(waived))
 
 
 def _interpolate_text(
@@ -196,7 +208,10 @@ def _interpolate_text(
     path: KeyPath,
     substitutions: list[Substitution],
     problems: list[Problem],
+    missing: str | None = None,
 ) -> str:
+    """``text`` interpolated; an unset variable without a default becomes ``missing``, or
+    stays as written with a problem when ``missing`` is None."""
     if "${" not in text:
         return text
 
@@ -231,7 +246,7 @@ def _interpolate_text(
                     f"with ${{{name}:-value}}",
                 )
             )
-            return whole
+            return whole if missing is None else missing
         substitutions.append(Substitution(path, name, value))
         return value
 
@@ -701,8 +716,22 @@ def _parse_json(text: str, source: Path) -> tuple[Any, list[Problem]]:
     return data, problems
 
 
-def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
-    """Read, interpolate and validate ``path``; raise ConfigError listing every problem."""
+# What a command that only reads the history needs of the config: where the history is and
+# what the service is called. The target's credentials may be missing from its environment.
+HISTORY_SECTIONS = frozenset({"history", "service", "scoring"})
+
+
+def load_config(
+    path: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    sections: Collection[str] | None = None,
+) -> Config:
+    """Read, interpolate and validate ``path``; raise ConfigError listing every problem.
+
+    With ``sections``, only those need their ``${VAR}`` set: a variable unset elsewhere reads
+    as empty (``deploycheck report`` runs where the target's secrets are not).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -720,18 +749,33 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError([f"cannot be read: {exc.strerror}"], source=str(path)) from None
-    return config_from_text(text, path, os.environ if environ is None else environ)
+    return config_from_text(
+        text, path, os.environ if environ is None else environ, sections=sections
+    )
 
 
-def config_from_text(text: str, path: Path, environ: Mapping[str, str]) -> Config:
+def config_from_text(
+    text: str,
+    path: Path,
+    environ: Mapping[str, str],
+    *,
+    sections: Collection[str] | None = None,
+) -> Config:
     """The config in ``text``, as if read from ``path``; raise ConfigError listing problems."""
     data, problems = _parse_json(text, path)
-    interpolation = interpolate(data, environ)
+    optional = None
+    if sections is not None:
+        needed = frozenset(sections)
+
+        def optional(where: KeyPath) -> bool:
+            return not where or where[0] not in needed
+
+    interpolation = interpolate(data, environ, optional=optional)
     secrets = _collect_secrets(interpolation.value, interpolation.substitutions, environ)
     problems.extend(interpolation.problems)
-    unresolved = {problem.path for problem in interpolation.problems}
+    # A value still holding an unset ${VAR}, or blanked for want of one, has no shape to judge.
+    unresolved = {problem.path for problem in (*interpolation.problems, *interpolation.waived)}
     for problem in validate(interpolation.value, Redactor(secrets)):
-        # A value still holding an unset ${VAR} is already reported; its shape is moot.
         if problem.path not in unresolved:
             problems.append(problem)
     if problems:

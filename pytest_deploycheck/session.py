@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,8 @@ class DeployCheckSession:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     # --deploycheck-no-history: measure and score, but write nothing to the history
     store_history: bool = True
+    # the sections whose ${VAR} must be set (None: all); see config.HISTORY_SECTIONS
+    sections: Collection[str] | None = None
     _config: Config | None = field(default=None, init=False, repr=False)
     _spec: Spec | None = field(default=None, init=False, repr=False)
     _local: LocalService | None = field(default=None, init=False, repr=False)
@@ -61,7 +63,7 @@ class DeployCheckSession:
     def config(self) -> Config:
         """The validated config; raises ConfigError listing every problem."""
         if self._config is None:
-            self._config = load_config(self.config_path, self.environ)
+            self._config = load_config(self.config_path, self.environ, sections=self.sections)
         return self._config
 
     @property

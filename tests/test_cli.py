@@ -454,6 +454,29 @@ def test_report_json_covers_this_deployment_the_previous_one_and_the_trend(store
     assert earlier["comparison"] is None
 
 
+def test_report_and_history_run_without_the_targets_secrets(
+    stored: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report job need not hold the API token: only history, service and scoring need
+    their ${VAR}; the commands that reach the target still insist."""
+    config = json.loads(stored.read_text())
+    config["target"]["headers"] = {"Authorization": "Bearer ${REPORT_TEST_TOKEN}"}
+    config["target"]["timeout"] = "${REPORT_TEST_TIMEOUT}"
+    offline = stored.with_name("offline-config.json")
+    offline.write_text(json.dumps(config))
+    monkeypatch.delenv("REPORT_TEST_TOKEN", raising=False)
+    monkeypatch.delenv("REPORT_TEST_TIMEOUT", raising=False)
+    assert report_json(offline)["deployment"]["id"] == "release-2"
+    listed = deploycheck("history", "--config", str(offline))
+    assert listed.exit_code == 0, listed.output
+    assert "release-1" in listed.stdout
+    shown = deploycheck("history", "--config", str(offline), "show", "release-1")
+    assert shown.exit_code == 0, shown.output
+    refused = deploycheck("collect", "--quick", "--config", str(offline))
+    assert refused.exit_code == 2
+    assert "environment variable REPORT_TEST_TOKEN is not set" in refused.stderr
+
+
 def test_report_markdown_is_appended_to_the_github_step_summary(
     stored: Path, tmp_path: Path
 ) -> None:

@@ -26,7 +26,7 @@ import yaml
 from .config import CONFIG_FILENAME, SCHEMA_FILENAME, SCHEMA_ID, config_from_text, escape_literal
 from .errors import ConfigError, DeployCheckError, SpecError
 from .migrations import DEFAULT_LOCK_FILE, DEFAULT_PATTERN, write_lock
-from .spec import HTTP_METHODS, load_spec
+from .spec import HTTP_METHODS, Operation, load_spec
 from .units import format_size
 
 __all__ = [
@@ -129,6 +129,19 @@ class SpecFound:
     served_path: str | None = None
     title: str | None = None
     components: tuple[str, ...] = ()
+    destructive: tuple[str, ...] = ()
+
+
+# Operations whose probe could delete or reset data: DELETE, and names saying so.
+_DESTRUCTIVE = re.compile(
+    r"(delete|remove|purge|reset|destroy|drop|wipe|truncate|clear)", re.IGNORECASE
+)
+
+
+def _destructive(operation: Operation) -> bool:
+    operation_id = operation.definition.get("operationId")
+    names = f"{operation.path} {operation_id if isinstance(operation_id, str) else ''}"
+    return operation.method == "delete" or bool(_DESTRUCTIVE.search(names))
 
 
 @dataclass(frozen=True)
@@ -379,6 +392,7 @@ def _choose_spec(
             served_path=_served_spec_path(get_paths),
             title=str(title) if isinstance(title, str) and title.strip() else None,
             components=tuple(str(name) for name in schemas) if isinstance(schemas, Mapping) else (),
+            destructive=tuple(op.label for op in spec.operations if _destructive(op)),
         )
         others = tuple(str(other.path) for other in ranked if other is not candidate)
         return found, others
@@ -990,6 +1004,11 @@ def build_config(found: Discovery, schema: str) -> dict[str, Any]:
         config["health"] = {"path": found.spec.health_path}
     else:
         config["health"] = {"enabled": False}
+    if found.spec.destructive:
+        # probes and generated requests must not delete a deployment's data
+        left_out = [escape_literal(label) for label in found.spec.destructive]
+        config["availability"] = {"exclude": left_out}
+        config["contract"] = {"exclude": left_out}
     if found.migrations is not None:
         migrations: dict[str, Any] = {"folder": escape_literal(found.migrations.folder)}
         if found.migrations.start != 1:
@@ -1052,6 +1071,14 @@ def explain(found: Discovery, config: Mapping[str, Any], path: Path) -> str:
         row("health", f"GET {spec.health_path} must answer 200 (a key check)")
     else:
         row("health", "off: no health path in the spec (/health, /healthz, /status...)")
+    if spec.destructive:
+        shown = ", ".join(spec.destructive[:3]) + (", ..." if len(spec.destructive) > 3 else "")
+        row(
+            "availability",
+            f"{len(spec.destructive)} operation(s) that may delete or reset data left out of "
+            f"probes and contract tests ({shown}); remove them from availability.exclude and "
+            "contract.exclude to test them against test data",
+        )
     if found.migrations is not None:
         m = found.migrations
         origin = "" if m.source == "folder" else f" (from {m.source})"

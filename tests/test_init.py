@@ -267,6 +267,28 @@ def test_a_big_spec_named_like_one_is_read_and_a_giant_one_named(
         discover(tmp_path)
 
 
+def test_operations_that_may_delete_data_are_left_out_of_probes(tmp_path: Path) -> None:
+    ok = {"responses": {"200": {"description": "ok"}}}
+    spec = {
+        "openapi": "3.1.0",
+        "info": {"title": "Flows", "version": "1"},
+        "paths": {
+            "/flows": {"get": ok},
+            "/flows/{id}": {"delete": ok},
+            "/flows/bulk_delete": {"post": ok},
+            "/admin/reset": {"post": {**ok, "operationId": "resetDatabase"}},
+            "/flows/filter": {"post": {**ok, "operationId": "readFlows"}},
+        },
+    }
+    (tmp_path / "openapi.json").write_text(json.dumps(spec))
+    result = init_project(tmp_path)
+    left_out = ["DELETE /flows/{id}", "POST /flows/bulk_delete", "POST /admin/reset"]
+    config = load_config(result.path, environ={})
+    assert config.section("availability") == {"exclude": left_out}
+    assert config.section("contract") == {"exclude": left_out}
+    assert "3 operation(s) that may delete or reset data left out" in result.explanation
+
+
 def test_a_fastapi_app_without_a_spec_file_is_told_how_to_save_its_spec(tmp_path: Path) -> None:
     (tmp_path / "service").mkdir()
     (tmp_path / "service" / "__init__.py").write_text("")

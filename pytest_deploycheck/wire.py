@@ -9,8 +9,10 @@ An asyncio client learns that an answer came only when its coroutine runs again.
 several connections answer together, the later ones wait for the Python work of the earlier
 ones (parsing, building the response, sending the next request), and that wait would count as
 latency: a millisecond or two at p95 that the server never spent. This backend's streams are
-asyncio protocols: the event loop calls ``data_received`` as soon as it sees a socket
-readable, for every readable socket before any coroutine resumes, and the time is noted there.
+asyncio protocols: the event loop calls ``data_received`` when it next looks at the sockets,
+for every readable one before any coroutine resumes, and the time is noted there. An answer
+that arrives while a callback holds the loop is noted when it lets go: the error left is one
+loop pass, not the Python work of every answer that came at the same time.
 
 ``read()`` hands that time to its caller through :func:`last_arrival` (a context variable, so
 each task sees the arrival of its own last read), which the performance measurement reads
@@ -25,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -71,8 +72,24 @@ class WireTimer:
         self.arrived: float | None = None
 
     def attach(self, request: httpx.Request, *, sync: bool = False) -> httpx.Request:
-        """Set the request's trace extension to this timer (a sync one for httpx.Client)."""
-        trace = self._on_event if sync else self._on_event_async
+        """Hook this timer into the request's trace extension (a sync one for httpx.Client),
+        after the trace hook the request already has, if any."""
+        before = request.extensions.get("trace")
+        trace: Callable[..., Any]
+        if sync:
+
+            def trace(event: str, info: Mapping[str, Any]) -> None:
+                if before is not None:
+                    before(event, info)
+                self._on_event(event, info)
+
+        else:
+
+            async def trace(event: str, info: Mapping[str, Any]) -> None:
+                if before is not None:
+                    await before(event, info)
+                self._on_event(event, info)
+
         request.extensions = {**request.extensions, "trace": trace}
         return request
 
@@ -89,9 +106,6 @@ class WireTimer:
             arrived = last_arrival()
             fresh = arrived is not None and arrived >= self.sent
             self.arrived = arrived if fresh else self._clock()
-
-    async def _on_event_async(self, event: str, info: Mapping[str, Any]) -> None:
-        self._on_event(event, info)
 
 
 # Past this many unread bytes the connection stops reading from the socket until the reader
@@ -167,6 +181,11 @@ class ArrivalTimedStream(httpcore.AsyncNetworkStream):
     def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
         self._transport = transport
         self._protocol = protocol
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not read yet (reading pauses past 1 MiB)."""
+        return self._protocol.buffered
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
@@ -262,8 +281,14 @@ class ArrivalTimedBackend(httpcore.AsyncNetworkBackend):
         local = (local_address, 0) if local_address else None
         try:
             async with asyncio.timeout(timeout):
+                # Happy Eyeballs (RFC 8305): a first address that drops connections silently
+                # must not use up the connect timeout, as anyio's connect does not let it.
                 transport, protocol = await loop.create_connection(
-                    lambda: _Protocol(self._clock), host, port, local_addr=local
+                    lambda: _Protocol(self._clock),
+                    host,
+                    port,
+                    local_addr=local,
+                    happy_eyeballs_delay=0.25,
                 )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"could not connect within {timeout}s") from exc
@@ -314,7 +339,10 @@ class ArrivalTimedTransport(httpx.AsyncHTTPTransport):
         limits: httpx.Limits,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
+        if isinstance(verify, ssl.SSLContext):
+            context = verify
+        else:  # by keyword: httpx 0.27's first parameter is cert
+            context = httpx.create_ssl_context(verify=verify)
         super().__init__(verify=context, limits=limits)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=context,
@@ -333,14 +361,26 @@ def timed_transport(
     clock: Callable[[], float] = time.perf_counter,
 ) -> httpx.AsyncBaseTransport:
     """The transport for ``base_url``: arrival-timed connections, or httpx's own through the
-    proxy the environment names for it (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, minus NO_PROXY).
+    proxy the environment names for it (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY).
 
     A client given a transport ignores the environment's proxies, so this makes the choice
-    httpx would have made.
+    httpx would have made, with httpx's own reading of those variables (a proxy without a
+    scheme, NO_PROXY's "*", hosts, domains, ports and IP addresses).
     """
-    url = httpx.URL(base_url)
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    if proxy and not urllib.request.proxy_bypass(url.host):
+    proxy = environment_proxy(httpx.URL(base_url))
+    if proxy is not None:
         return httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy)
     return ArrivalTimedTransport(verify=verify, limits=limits, clock=clock)
+
+
+def environment_proxy(url: httpx.URL) -> str | None:
+    """The proxy URL the environment names for ``url``, as httpx reads it, or None."""
+    # httpx keeps this reading private; a test pins it to the client's own choice.
+    from httpx._utils import URLPattern, get_environment_proxies
+
+    # most specific first, as httpx orders its mounts
+    patterns = sorted(
+        ((URLPattern(pattern), proxy) for pattern, proxy in get_environment_proxies().items()),
+        key=lambda item: item[0],
+    )
+    return next((proxy for pattern, proxy in patterns if pattern.matches(url)), None)

@@ -122,6 +122,14 @@ class GateReporter:
         failing = analysis.score.verdict.value == "fail"
         for line in text.splitlines():
             terminalreporter.write_line(line, red=failing)
+        items = self.scored.run.items
+        if items.failed and not failing:
+            # the verdict weighs the score and the key checks; the run fails all the same
+            terminalreporter.write_line(
+                f"  but {items.failed} of {items.failed + items.passed} scored checks failed "
+                "(above): pytest exits 1",
+                yellow=True,
+            )
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(

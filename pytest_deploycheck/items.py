@@ -33,6 +33,23 @@ SAMPLES_PROPERTY = "deploycheck_samples"
 SESSION_KEY = pytest.StashKey[DeployCheckSession]()
 
 
+# families that send requests to the target, and those whose items generate many of them
+_LIVE = frozenset(
+    {
+        "health",
+        "availability",
+        "drift",
+        "tls",
+        "contract",
+        "negative",
+        "stateful",
+        "smoke",
+        "performance",
+    }
+)
+_GENERATED = frozenset({"contract", "negative", "stateful", "smoke"})
+
+
 class CheckFailed(Exception):
     """A check found errors; the item's report lists them instead of a traceback."""
 
@@ -94,7 +111,22 @@ class CheckItem(pytest.Item):
 
     def runtest(self) -> None:
         state = self.session_state
-        outcome = self.check.run(state)
+        check = self.check
+        if check.family in _GENERATED and state.target_suspect:
+            # hundreds of generated-request items against a dead target would each take
+            # their whole time to fail; one look at the port tells them all
+            base_url = state.local_base_url() if check.phase == "phase1" else state.base_url()
+            refusal = state.target_refusal(base_url)
+            if refusal is not None:
+                raise CheckFailed([Finding("target-unreachable", refusal, location=check.param)])
+            state.target_suspect = False
+        try:
+            outcome = check.run(state)
+            if failures(outcome.findings):
+                state.target_suspect = state.target_suspect or check.family in _LIVE
+        except Exception:
+            state.target_suspect = state.target_suspect or check.family in _LIVE
+            raise
         self.outcome = outcome
         redact = state.redactor.redact
         if outcome.samples:

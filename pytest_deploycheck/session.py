@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Collection, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from .redaction import Redactor
 from .spec import Operation, Spec, load_spec
 from .target import LocalService
 from .units import parse_duration
-from .wire import timed_transport
+from .wire import environment_proxy, timed_transport
 
 if TYPE_CHECKING:
     from .history import Deployment, HistoryStore
@@ -45,6 +46,8 @@ class DeployCheckSession:
     store_history: bool = True
     # the sections whose ${VAR} must be set (None: all); see config.HISTORY_SECTIONS
     sections: Collection[str] | None = None
+    # a live check failed: before the next long one, see whether the target still listens
+    target_suspect: bool = False
     _config: Config | None = field(default=None, init=False, repr=False)
     _spec: Spec | None = field(default=None, init=False, repr=False)
     _local: LocalService | None = field(default=None, init=False, repr=False)
@@ -182,6 +185,23 @@ class DeployCheckSession:
                 raise
             self._local = service
         return self._local.base_url + self._local_base_path
+
+    def target_refusal(self, base_url: str) -> str | None:
+        """Why nothing at ``base_url`` accepts connections any more, or None when something
+        does (or a proxy stands between: only the proxy could tell)."""
+        url = httpx.URL(base_url)
+        if environment_proxy(url) is not None:
+            return None
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            socket.create_connection((url.host, port), timeout=min(self.timeout, 3.0)).close()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            return (
+                f"the target {url.host}:{port} no longer accepts connections ({reason}), so "
+                "the check was not run; the first failure above shows when it stopped"
+            )
+        return None
 
     @property
     def _local_base_path(self) -> str:

@@ -486,3 +486,16 @@ def test_a_phase3_run_whose_every_request_failed_is_scored_and_stored(gate: Gate
     assert run.verdict is not None
     assert run.verdict.upper() == "FAIL"
     assert run.components["availability"] == 0
+
+
+def test_contract_items_after_the_target_died_fail_at_once_naming_it(gate: Gate) -> None:
+    port = free_port()
+    result = gate.run(
+        "-m", "phase3 and contract", "--deploycheck-base-url", f"http://127.0.0.1:{port}"
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == len(OPERATIONS)
+    text = result.stdout.str()
+    # the first item meets the refused connection itself; every later one is told at once
+    assert text.count("[target-unreachable]") == len(OPERATIONS) - 1
+    assert f"the target 127.0.0.1:{port} no longer accepts connections" in text

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.live_server import free_port
+
 pytest_plugins = ["pytester"]
 
 SERVICE = textwrap.dedent(
@@ -281,9 +283,7 @@ def test_a_local_command_that_exits_at_once_says_why(pytester: pytest.Pytester) 
 
 def test_an_unreachable_base_url_fails_items_in_bounded_time(pytester: pytest.Pytester) -> None:
     write_project(pytester)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     result = pytester.runpytest_subprocess(
         "-m", "phase2", f"--deploycheck-base-url=http://127.0.0.1:{port}"
     )
@@ -294,9 +294,7 @@ def test_an_unreachable_base_url_fails_items_in_bounded_time(pytester: pytest.Py
 def test_a_dead_target_scores_zero_and_fails_its_verdict(pytester: pytest.Pytester) -> None:
     """Refused connections have no latency: a dead target must not score on speed."""
     write_project(pytester)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     result = pytester.runpytest_subprocess(
         "-m", "phase2 and availability", f"--deploycheck-base-url=http://127.0.0.1:{port}"
     )

@@ -167,6 +167,13 @@ def _availability(label: str, local: bool) -> Callable[[DeployCheckSession], Out
         sample = Sample(label, not failures(findings), latency)
         status = result.status if result.status is not None else result.error
         details = [f"{result.method} {result.url}: {status} in {result.latency_ms:.1f} ms"]
+        if result.error is not None and result.error.endswith("(timeout)"):
+            concurrency = session.section("availability").get("concurrency", 50)
+            details.append(
+                f"the sweep sends {concurrency} probes at once; when many operations time out "
+                "together a small service may be overloaded by it: lower "
+                "availability.concurrency, or raise availability.timeout"
+            )
         return Outcome(findings, [sample], details)
 
     return run

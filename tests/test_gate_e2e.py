@@ -504,3 +504,18 @@ def test_contract_items_after_the_target_died_fail_at_once_naming_it(gate: Gate)
     ]
     assert len(told) == len(OPERATIONS) - 1
     assert f"the target 127.0.0.1:{port} no longer accepts connections" in told[0]
+
+
+def test_a_probe_timeout_names_the_sweeps_concurrency(gate: Gate, deployed: Deployed) -> None:
+    deployed.switch("slow")
+    gate.configure(availability={"timeout": "200ms", "concurrency": 8})
+    result = gate.run(
+        "-m", "phase2 and availability", "-k", "slots", "--deploycheck-base-url", deployed.base_url
+    )
+    assert result.parseoutcomes()["failed"] == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*no answer within 200ms (timeout)*",
+            "*the sweep sends 8 probes at once; when many operations time out together*",
+        ]
+    )

@@ -67,11 +67,14 @@ async def send_probe(
         built = client.build_request(request.method, request.url_path, **kwargs)  # type: ignore[arg-type]
         url = str(built.url)
         retry = _DROPPED if request.method.upper() in _IDEMPOTENT else ()
+        extensions = built.extensions
         try:
             response = await client.send(timer.attach(built))
         except retry:
             # A kept-alive connection the server had just closed (as many do after a 5xx)
-            # says nothing of this operation: send it once more, on a new connection.
+            # says nothing of this operation: send it once more, on a new connection, timed
+            # by a timer of its own (not chained after the first one).
+            built.extensions = extensions
             timer = WireTimer(clock)
             started = clock()
             response = await client.send(timer.attach(built))

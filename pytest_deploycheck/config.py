@@ -172,14 +172,14 @@ def interpolate(
     environ: Mapping[str, str],
     path: KeyPath = (),
     *,
-    optional: Callable[[KeyPath], bool] | None = None,
+    sections: Collection[str] | None = None,
 ) -> Interpolation:
     """Replace ``${VAR}`` and ``${VAR:-default}`` in every string inside ``value``.
 
     The default applies when the variable is unset or empty, as in the shell. Keys are left
     alone. A variable that is unset and has no default is a problem at its key path; its
-    reference stays in the text. Where ``optional`` says a key path may go without (a
-    command that never uses it), it becomes the empty string instead, without a problem.
+    reference stays in the text. With ``sections``, only under those top-level keys: elsewhere
+    (what the command never uses) it becomes the empty string, noted in ``waived``.
     Values brought in are not interpolated again. A ``$`` written right before a reference
     reads as the escape ``$${``, so a literal ``$`` cannot directly precede one.
     """
@@ -189,7 +189,7 @@ def interpolate(
 
     def walk(node: Any, where: KeyPath) -> Any:
         if isinstance(node, str):
-            if optional is not None and optional(where):
+            if sections is not None and (not where or where[0] not in sections):
                 return _interpolate_text(node, environ, where, substitutions, waived, missing="")
             return _interpolate_text(node, environ, where, substitutions, problems)
         if isinstance(node, Mapping):
@@ -763,14 +763,7 @@ def config_from_text(
 ) -> Config:
     """The config in ``text``, as if read from ``path``; raise ConfigError listing problems."""
     data, problems = _parse_json(text, path)
-    optional = None
-    if sections is not None:
-        needed = frozenset(sections)
-
-        def optional(where: KeyPath) -> bool:
-            return not where or where[0] not in needed
-
-    interpolation = interpolate(data, environ, optional=optional)
+    interpolation = interpolate(data, environ, sections=sections)
     secrets = _collect_secrets(interpolation.value, interpolation.substitutions, environ)
     problems.extend(interpolation.problems)
     # A value still holding an unset ${VAR}, or blanked for want of one, has no shape to judge.

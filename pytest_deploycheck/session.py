@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .availability import ProbeResult, shard_count, sweep
-from .config import Config, load_config
+from .config import Config, LocalTarget, load_config
 from .errors import HistoryError, TargetError
 from .probes import ProbeRequest, build_probe
 from .redaction import Redactor
@@ -51,6 +51,7 @@ class DeployCheckSession:
     _config: Config | None = field(default=None, init=False, repr=False)
     _spec: Spec | None = field(default=None, init=False, repr=False)
     _local: LocalService | None = field(default=None, init=False, repr=False)
+    _local_url: str = field(default="", init=False, repr=False)
     _local_error: TargetError | None = field(default=None, init=False, repr=False)
     _availability: dict[tuple[str, str], ProbeResult] = field(
         default_factory=dict, init=False, repr=False
@@ -175,7 +176,7 @@ class DeployCheckSession:
                 command=local.command,
                 cwd=local.cwd,
                 env=local.env,
-                ready_path=self._local_base_path + local.ready_path,
+                ready_path=self._base_path(local) + local.ready_path,
                 ready_timeout=local.ready_timeout,
             )
             try:
@@ -184,7 +185,8 @@ class DeployCheckSession:
                 self._local_error = exc
                 raise
             self._local = service
-        return self._local.base_url + self._local_base_path
+            self._local_url = service.base_url + self._base_path(local)
+        return self._local_url
 
     def target_refusal(self, base_url: str) -> str | None:
         """Why nothing at ``base_url`` accepts connections any more, or None when something
@@ -203,13 +205,10 @@ class DeployCheckSession:
             )
         return None
 
-    @property
-    def _local_base_path(self) -> str:
+    def _base_path(self, local: LocalTarget) -> str:
         """The path the local service serves the API under: ``target.local.base_path``, else
         the spec's first server URL when it is a path (``servers: [{url: /api}]``)."""
-        local = self.config.local
-        configured = local.base_path if local is not None else None
-        path = configured if configured is not None else relative_server_path(self.spec)
+        path = relative_server_path(self.spec) if local.base_path is None else local.base_path
         return path.rstrip("/")
 
     @property

@@ -21,11 +21,11 @@ from contextlib import AsyncExitStack
 
 import httpx
 
-from pytest_deploycheck.availability import shard_count, sweep
-from pytest_deploycheck.probes import build_probe
-from pytest_deploycheck.spec import Spec
-from pytest_deploycheck.target import free_port
-from pytest_deploycheck.wire import timed_transport
+from pytest_deploycheck.core.spec import Spec
+from pytest_deploycheck.core.wire import timed_transport
+from pytest_deploycheck.live.availability import shard_count, sweep
+from pytest_deploycheck.live.probes import build_probe
+from pytest_deploycheck.live.target import free_port
 
 SERVER = textwrap.dedent(
     """

@@ -20,8 +20,8 @@ import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from pytest_deploycheck.contract import _engine_config, contract_settings
-from pytest_deploycheck.target import LocalService
+from pytest_deploycheck.live.contract import _engine_config, contract_settings
+from pytest_deploycheck.live.target import LocalService
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC = REPO_ROOT / "specs" / "booking.openapi.yaml"
@@ -33,8 +33,8 @@ import pathlib
 
 import pytest
 
-from pytest_deploycheck.contract import run_contract
-from pytest_deploycheck.spec import load_spec
+from pytest_deploycheck.live.contract import run_contract
+from pytest_deploycheck.core.spec import load_spec
 
 SPEC = load_spec({spec!r})
 SETTINGS = {settings!r}

@@ -29,9 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_deploycheck.performance import run_performance
-from pytest_deploycheck.spec import Spec
-from pytest_deploycheck.target import LocalService
+from pytest_deploycheck.core.spec import Spec
+from pytest_deploycheck.live.performance import run_performance
+from pytest_deploycheck.live.target import LocalService
 
 GOAL = 0.05
 # wrk prints p50/75/90/99 with --latency; a done() hook adds p95 from the same histogram.

@@ -59,9 +59,9 @@ def serve(port: int, failing: int) -> None:
 
 def monitor(config: Path, summary: Path) -> None:
     """Run the monitor as ``deploycheck monitor --metrics-port 0`` would, then write a summary."""
-    from pytest_deploycheck.history import HistoryStore
-    from pytest_deploycheck.monitor import run_monitor
-    from pytest_deploycheck.session import DeployCheckSession
+    from pytest_deploycheck.after.monitor import run_monitor
+    from pytest_deploycheck.gate.session import DeployCheckSession
+    from pytest_deploycheck.score.history import HistoryStore
 
     session = DeployCheckSession(config, deploy_id="bench", environ={})
     with HistoryStore.open(f"sqlite:///{config.parent / 'history.db'}") as store:

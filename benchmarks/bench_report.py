@@ -21,11 +21,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from pytest_deploycheck import history
-from pytest_deploycheck.analysis import analyse_store
-from pytest_deploycheck.errors import HistoryError
-from pytest_deploycheck.history import HistoryStore
+from pytest_deploycheck.core.errors import HistoryError
 from pytest_deploycheck.reports import render_terminal
+from pytest_deploycheck.score import history
+from pytest_deploycheck.score.analysis import analyse_store
+from pytest_deploycheck.score.history import HistoryStore
 
 TARGET_SECONDS = 0.5
 

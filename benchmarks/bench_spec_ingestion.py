@@ -38,8 +38,8 @@ MEMORY_GOAL_MB = 400
 
 DEPLOYCHECK = """
 import sys
-from pytest_deploycheck.lint import lint_spec, validate_document
-from pytest_deploycheck.spec import load_spec
+from pytest_deploycheck.phase1.lint import lint_spec, validate_document
+from pytest_deploycheck.core.spec import load_spec
 spec = load_spec(sys.argv[1])
 findings = validate_document(spec) + lint_spec(spec)
 print(f"{len(spec.operations)} operations, {len(findings)} findings")

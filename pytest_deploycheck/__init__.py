@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import (
+from pytest_deploycheck.core.errors import (
     ConfigError,
     DeployCheckError,
     HistoryError,
@@ -11,7 +11,7 @@ from .errors import (
     SpecError,
     TargetError,
 )
-from .findings import Finding, Severity
+from pytest_deploycheck.core.findings import Finding, Severity
 
 __all__ = [
     "ConfigError",

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 import click
 from rich.console import Console
 
-from .errors import DeployCheckError
+from pytest_deploycheck.core.errors import DeployCheckError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,8 +74,8 @@ def _session(
     ``history_only``: the command reads the history and nothing else, so the target's
     ``${VAR}`` (its credentials) need not be set where it runs.
     """
-    from .config import HISTORY_SECTIONS
-    from .session import DeployCheckSession
+    from pytest_deploycheck.core.config import HISTORY_SECTIONS
+    from pytest_deploycheck.gate.session import DeployCheckSession
 
     if not config_path.is_file():
         raise DeployCheckError(
@@ -115,7 +115,7 @@ def main() -> None:
 @handle_errors
 def schema(section: str | None) -> None:
     """Print the JSON Schema of deployment-config.json."""
-    from .config import schema_document
+    from pytest_deploycheck.core.config import schema_document
 
     document = schema_document()
     if section:
@@ -132,7 +132,7 @@ def schema(section: str | None) -> None:
 @handle_errors
 def check_config(config_path: Path) -> None:
     """Validate the config file and the spec it names; list every problem."""
-    from .checks import plan_checks
+    from pytest_deploycheck.gate.planners import plan_checks
 
     with _session(config_path) as session:
         operations = session.spec.operations
@@ -151,9 +151,9 @@ def check_config(config_path: Path) -> None:
 @handle_errors
 def lint(spec_path: Path | None, config_path: Path, output: str) -> None:
     """Validate an OpenAPI document and lint it (default: the config's spec)."""
-    from .findings import failures, format_findings
-    from .lint import check_openapi
-    from .spec import load_spec
+    from pytest_deploycheck.core.findings import failures, format_findings
+    from pytest_deploycheck.core.spec import load_spec
+    from pytest_deploycheck.phase1.lint import check_openapi
 
     settings: Any = {}
     if spec_path is None:
@@ -205,8 +205,9 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .checks import ROUNDS, plan_checks
-    from .runner import CheckResult, run_rounds
+    from pytest_deploycheck.core.families import ROUNDS
+    from pytest_deploycheck.gate.planners import plan_checks
+    from pytest_deploycheck.gate.runner import CheckResult, run_rounds
 
     console = _console()
     with _session(config_path) as session:
@@ -281,12 +282,12 @@ def report(
     """The three analyses: this deployment, against the previous one, the last 10."""
     import os
 
-    from .analysis import analyse_store
-    from .reports.html import render_html
-    from .reports.jsondoc import render_json
-    from .reports.markdown import render_markdown
-    from .reports.terminal import render_terminal
-    from .scoring import ScoringSettings
+    from pytest_deploycheck.reports.html import render_html
+    from pytest_deploycheck.reports.jsondoc import render_json
+    from pytest_deploycheck.reports.markdown import render_markdown
+    from pytest_deploycheck.reports.terminal import render_terminal
+    from pytest_deploycheck.score.analysis import analyse_store
+    from pytest_deploycheck.score.scoring import ScoringSettings
 
     with _session(config_path, history_only=True) as session:
         redact = session.redactor.redact
@@ -331,7 +332,7 @@ deploy_id_option = click.option(
 @handle_errors
 def collect(config_path: Path, base_url: str | None, deploy_id: str | None, quick: bool) -> None:
     """Probe availability and latency in rounds after the deploy (0s, 5m, 15m)."""
-    from .collect import RichCollectProgress, run_collect
+    from pytest_deploycheck.after.collect import RichCollectProgress, run_collect
 
     console = _console()
     with (
@@ -371,7 +372,7 @@ def monitor(
 
     Exits with the highest alert level reached (0 when none).
     """
-    from .monitor import RichMonitorReporter, run_monitor
+    from pytest_deploycheck.after.monitor import RichMonitorReporter, run_monitor
 
     console = _console()
     with (
@@ -404,7 +405,7 @@ def rollback(
     config_path: Path, base_url: str | None, deploy_id: str | None, yes: bool, dry_run: bool
 ) -> None:
     """Run rollback.command (no shell), record it, then check health."""
-    from .rollback import run_rollback
+    from pytest_deploycheck.after.rollback import run_rollback
 
     console = _console()
     with _session(config_path, base_url, deploy_id) as session:
@@ -432,8 +433,8 @@ def history(ctx: click.Context, config_path: Path, limit: int) -> None:
         return
     from rich.table import Table
 
-    from .analysis import score_deployment
-    from .scoring import ScoringSettings
+    from pytest_deploycheck.score.analysis import score_deployment
+    from pytest_deploycheck.score.scoring import ScoringSettings
 
     with _session(config_path, history_only=True) as session:
         redact = session.redactor.redact
@@ -564,7 +565,7 @@ def migrations() -> None:
 @handle_errors
 def migrations_lock(config_path: Path, force: bool) -> None:
     """Record the checksums of the current migrations as released."""
-    from .migrations import write_lock
+    from pytest_deploycheck.phase1.migrations import write_lock
 
     with _session(config_path) as session:
         path = write_lock(session.section("migrations"), session.root, force=force)

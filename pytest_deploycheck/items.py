@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from .checks import PHASES, Check, Outcome
-from .errors import DeployCheckError
-from .findings import Finding, Severity, failures, format_findings
-from .session import DeployCheckSession
+from pytest_deploycheck.core.errors import DeployCheckError
+from pytest_deploycheck.core.families import PHASES
+from pytest_deploycheck.core.findings import Finding, Severity, failures, format_findings
+from pytest_deploycheck.gate.checks import Check, Outcome
+from pytest_deploycheck.gate.session import DeployCheckSession
 
 __all__ = [
     "CHECK_PROPERTY",

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 import pytest
 
-from .checks import FAMILIES, PHASES, ROUNDS, plan_checks
-from .config import Config
-from .errors import DeployCheckError
+from pytest_deploycheck.core.config import Config
+from pytest_deploycheck.core.errors import DeployCheckError
+from pytest_deploycheck.core.families import FAMILIES, PHASES, ROUNDS
+from pytest_deploycheck.core.spec import Spec
+from pytest_deploycheck.gate.planners import plan_checks
+from pytest_deploycheck.gate.session import DeployCheckSession, shortest_path
+
 from .items import SESSION_KEY, CheckItem, ConfigFile
-from .session import DeployCheckSession, shortest_path
-from .spec import Spec
 
 if TYPE_CHECKING:
     from .scorekeeper import ScoredRun, ScoreKeeper
@@ -111,7 +113,7 @@ class GateReporter:
         analysis = self.scored.analysis
         if analysis is None:
             return
-        from .reports.terminal import render_summary
+        from pytest_deploycheck.reports.terminal import render_summary
 
         text = render_summary(
             analysis.score,
@@ -139,7 +141,7 @@ class GateReporter:
             return
         if self.scored.analysis is None:
             return
-        from .reports.html import render_summary_fragment
+        from pytest_deploycheck.reports.html import render_summary_fragment
 
         redact = self.config.stash[SESSION_KEY].redactor.redact
         prefix.append(render_summary_fragment(self.scored.analysis, redact=redact))

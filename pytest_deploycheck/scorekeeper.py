@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from pytest_deploycheck.gate.session import DeployCheckSession
+from pytest_deploycheck.score.results import RunResult
+
 from .items import CHECK_PROPERTY, SAMPLES_PROPERTY
-from .results import RunResult
-from .session import DeployCheckSession
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from pytest_deploycheck.score.analysis import Analysis
 
 __all__ = ["CHECK_PROPERTY", "SAMPLES_PROPERTY", "ScoreKeeper", "ScoredRun"]
 
@@ -84,9 +85,9 @@ class ScoreKeeper:
     def finish(self, session: DeployCheckSession, *, store_results: bool = True) -> ScoredRun:
         """Score the run, store it in the history, and analyse it against the past."""
         # imported here: scipy and SQLAlchemy cost every pytest start half a second
-        from .analysis import analyse, analyse_store, score_deployment
-        from .history import Deployment
-        from .scoring import ScoringSettings, score_run
+        from pytest_deploycheck.score.analysis import analyse, analyse_store, score_deployment
+        from pytest_deploycheck.score.history import Deployment
+        from pytest_deploycheck.score.scoring import ScoringSettings, score_run
 
         run = self._current()
         run.deploy_id = session.deployment_id

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from pytest_deploycheck.history import HistoryStore
+from pytest_deploycheck.score.history import HistoryStore
 from tests.pki import Pki, make_pki
 
 # fixture projects (specs, migrations, sample apps) are data, never tests to collect

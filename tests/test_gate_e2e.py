@@ -24,8 +24,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from pytest_deploycheck.history import HistoryStore, StoredRun
-from pytest_deploycheck.spec import load_spec
+from pytest_deploycheck.core.spec import load_spec
+from pytest_deploycheck.score.history import HistoryStore, StoredRun
 from tests.live_server import REPO_ROOT, free_port, serve_booking_api
 
 pytest_plugins = ["pytester"]

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_deploycheck.config import load_config
-from pytest_deploycheck.errors import ConfigError, SpecError
+from pytest_deploycheck.core.config import load_config
+from pytest_deploycheck.core.errors import ConfigError, SpecError
 from pytest_deploycheck.init import (
     PUBLISHED_SCHEMA_URL,
     discover,

@@ -11,11 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from pytest_deploycheck import bundle, health, migrations, performance, selftest
-from pytest_deploycheck.checks import FAMILIES
-from pytest_deploycheck.errors import ConfigError
-from pytest_deploycheck.findings import Finding
-from pytest_deploycheck.health import HealthResult
+from pytest_deploycheck import selftest
+from pytest_deploycheck.core.errors import ConfigError
+from pytest_deploycheck.core.families import FAMILIES
+from pytest_deploycheck.core.findings import Finding
+from pytest_deploycheck.core.spec import load_spec
+from pytest_deploycheck.live import health, performance
+from pytest_deploycheck.live.health import HealthResult
+from pytest_deploycheck.phase1 import bundle, migrations
 from pytest_deploycheck.selftest import (
     Case,
     render_json,
@@ -23,7 +26,6 @@ from pytest_deploycheck.selftest import (
     run_self_test,
     self_test_passed,
 )
-from pytest_deploycheck.spec import load_spec
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..analysis import Analysis, TrendPoint
+from pytest_deploycheck.score.analysis import Analysis, TrendPoint
+
 from .formatting import Redact, clean, format_ms, short_id
 
 __all__ = [

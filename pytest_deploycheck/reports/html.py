@@ -12,8 +12,9 @@ from functools import cache
 
 import jinja2
 
-from .. import __version__
-from ..analysis import Analysis
+from pytest_deploycheck import __version__
+from pytest_deploycheck.score.analysis import Analysis
+
 from .charts import latency_chart, trend_chart
 from .formatting import (
     Redact,

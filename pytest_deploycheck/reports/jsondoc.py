@@ -32,8 +32,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..analysis import Analysis, Comparison, OperationComparison, Trend
-from ..scoring import Components, OperationScore
+from pytest_deploycheck.score.analysis import Analysis, Comparison, OperationComparison, Trend
+from pytest_deploycheck.score.scoring import Components, OperationScore
+
 from .formatting import Redact, clean
 
 __all__ = ["JSON_SCHEMA_VERSION", "analysis_to_dict", "render_json"]

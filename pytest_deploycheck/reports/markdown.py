@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ..analysis import Analysis, Change
-from ..scoring import Verdict
+from pytest_deploycheck.score.analysis import Analysis, Change
+from pytest_deploycheck.score.scoring import Verdict
+
 from .formatting import (
     Redact,
     clean,

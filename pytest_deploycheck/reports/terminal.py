@@ -8,8 +8,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis import Analysis, Change, Comparison, Direction
-from ..scoring import Band, Score, Verdict
+from pytest_deploycheck.score.analysis import Analysis, Change, Comparison, Direction
+from pytest_deploycheck.score.scoring import Band, Score, Verdict
+
 from .formatting import (
     Redact,
     clean,

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from examples.booking_api.app import create_app, drift
 from examples.booking_api.faults import FAULTS, FaultError, FaultSwitches, parse_faults
 from examples.booking_api.settings import Settings, SettingsError
-from pytest_deploycheck.spec import Spec
+from pytest_deploycheck.core.spec import Spec
 
 CANCEL = ("/appointments/{appointment_id}/cancel", "post")
 

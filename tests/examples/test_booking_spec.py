@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from examples.booking_api import __version__, models
 from examples.booking_api.settings import DEFAULT_SPEC
-from pytest_deploycheck.spec import load_spec
+from pytest_deploycheck.core.spec import load_spec
 
 SPEC = load_spec(DEFAULT_SPEC)
 OPERATION_IDS = {op.operation_id: op for op in SPEC.operations}

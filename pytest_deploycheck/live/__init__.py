@@ -1,0 +1,8 @@
+"""The live checks: what a running service answers.
+
+The service under test (``target``: a base URL or a locally started process), the requests
+built from the spec (``probes``), and the checks of phase2 and phase3: ``health``,
+``availability``, ``drift``, ``tls``, ``contract`` (schemathesis), ``smoke`` and
+``performance``. Every check takes an injected httpx client or transport. Modules here may
+import ``core`` and each other, never ``phase1`` or anything above.
+"""

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import httpx
+
+from pytest_deploycheck.live.health import check_health, match_body
+
+
+def client_for(responses: list[httpx.Response]) -> httpx.Client:
+    queue = list(responses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return httpx.Client(transport=httpx.MockTransport(handler), base_url="http://svc")
+
+
+def fake_clock(step: float) -> object:
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += step
+        return now[0]
+
+    return clock
+
+
+def test_healthy_service_passes() -> None:
+    with client_for([httpx.Response(200, json={"status": "ok", "db": {"ok": True}})]) as c:
+        result = check_health(c, {"body": {"status": "ok", "db": {"ok": True}}})
+    assert result.ok
+    assert result.status == 200
+    assert result.attempts == 1
+
+
+def test_retries_then_reports_status_and_body() -> None:
+    sleeps: list[float] = []
+    responses = [httpx.Response(503, json={"status": "down"})]
+    with client_for(responses) as c:
+        result = check_health(
+            c,
+            {"body": {"status": "ok"}, "retries": 2, "retry_delay": "250ms"},
+            sleep=sleeps.append,
+        )
+    assert not result.ok
+    assert result.attempts == 3
+    assert sleeps == [0.25, 0.25]
+    rules = sorted(f.rule for f in result.findings)
+    assert rules == ["health-body", "health-status"]
+    assert any("body.status is 'down', expected 'ok'" in f.message for f in result.findings)
+
+
+def test_slow_answer_fails_on_latency_with_injected_clock() -> None:
+    with client_for([httpx.Response(200)]) as c:
+        result = check_health(
+            c,
+            {"max_latency": "500ms", "retries": 0},
+            clock=fake_clock(0.8),  # type: ignore[arg-type]
+        )
+    [finding] = result.findings
+    assert finding.rule == "health-latency"
+    assert "800ms" in finding.message
+
+
+def test_unreachable_service() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with httpx.Client(transport=httpx.MockTransport(refuse), base_url="http://svc") as c:
+        result = check_health(c, {"retries": 0})
+    assert result.findings[0].rule == "health-unreachable"
+
+
+def test_match_body_is_a_subset_match() -> None:
+    assert match_body({"a": 1}, {"a": 1, "b": 2}) == []
+    assert match_body({"a": {"b": 1}}, {"a": 3}) == ["body.a should be an object, got 3"]
+    assert match_body({"x": 1}, {}) == ["body.x is missing (expected 1)"]

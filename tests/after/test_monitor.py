@@ -14,7 +14,6 @@ import httpx
 import pytest
 from rich.console import Console
 
-from pytest_deploycheck.after import monitor as monitor_module
 from pytest_deploycheck.after.alerts import Notification, NotificationKind
 from pytest_deploycheck.after.metrics import MetricsServer, MonitorMetrics
 from pytest_deploycheck.after.monitor import (
@@ -25,6 +24,7 @@ from pytest_deploycheck.after.monitor import (
     RichMonitorReporter,
     run_monitor,
 )
+from pytest_deploycheck.after.monitor import command as monitor_command
 from pytest_deploycheck.after.notify import Channel, Delivery
 from pytest_deploycheck.after.rollback import CommandResult, RollbackOutcome
 from pytest_deploycheck.core.errors import ConfigError, NotificationError
@@ -643,7 +643,7 @@ def test_a_failure_while_setting_up_still_closes_the_prober(
     def broken_metrics(service: str) -> MonitorMetrics:
         raise RuntimeError("the metrics registry is broken")
 
-    monkeypatch.setattr(monitor_module, "MonitorMetrics", broken_metrics)
+    monkeypatch.setattr(monitor_command, "MonitorMetrics", broken_metrics)
     transport = ClosingTransport(Service(FakeClock()))
     session = DeployCheckSession(write_config(tmp_path), deploy_id="d-1", environ={})
     with pytest.raises(RuntimeError, match="the metrics registry is broken"):

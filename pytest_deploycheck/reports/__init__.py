@@ -8,6 +8,7 @@
 
 Every renderer takes ``redact``: text that came from outside (server messages, deploy ids,
 branch names) goes through it, and through control-character cleaning, before it is shown.
+Modules here may import ``core`` and ``score`` (the analyses they render), nothing else.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pytest_deploycheck.core.errors import HistoryError
+from pytest_deploycheck.core.stats import percentile
 
 from .history import Deployment, HistoryStore
 from .results import RunResult
@@ -33,7 +34,6 @@ from .scoring import (
     Score,
     ScoringSettings,
     Verdict,
-    percentile,
     score_run,
 )
 

@@ -262,7 +262,7 @@ def test_a_big_spec_named_like_one_is_read_and_a_giant_one_named(
     # 11 MB: over the limit for any JSON file, under the one for a file named like a spec
     (tmp_path / "openapi.json").write_text(text[:-1] + ', "x-pad": "' + "x" * 11_000_000 + '"}')
     assert discover(tmp_path).spec.path == "openapi.json"
-    monkeypatch.setattr("pytest_deploycheck.init._MAX_NAMED_SPEC_BYTES", 10_000_000)
+    monkeypatch.setattr("pytest_deploycheck.init.spec._MAX_NAMED_SPEC_BYTES", 10_000_000)
     with pytest.raises(SpecError, match=r"openapi\.json: 10\.5 MiB, over the 9\.5 MiB init reads"):
         discover(tmp_path)
 

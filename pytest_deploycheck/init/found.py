@@ -1,0 +1,75 @@
+"""What ``discover`` found: the spec, migrations, start command, models, and the whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SpecFound:
+    """The OpenAPI document the config will name."""
+
+    path: str
+    version: str
+    operations: int
+    health_path: str | None = None
+    served_path: str | None = None
+    title: str | None = None
+    components: tuple[str, ...] = ()
+    destructive: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MigrationsFound:
+    """A folder of numbered SQL migrations, D1 style."""
+
+    folder: str
+    count: int
+    start: int
+    source: str
+
+
+@dataclass(frozen=True)
+class StartCommand:
+    """How to start the service locally, as ``target.local.command``."""
+
+    argv: tuple[str, ...]
+    source: str
+    ready_timeout: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelFound:
+    """A Pydantic class named like a component schema."""
+
+    component: str
+    target: str
+    location: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Everything ``discover`` found in a repository, and what it noticed on the way."""
+
+    root: Path
+    spec: SpecFound
+    other_specs: tuple[str, ...] = ()
+    migrations: MigrationsFound | None = None
+    start: StartCommand | None = None
+    models: tuple[ModelFound, ...] = ()
+    service_name: str | None = None
+    service_name_source: str | None = None
+    wrangler: bool = False
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``init_project`` wrote: the config's path and text, what it found, in words."""
+
+    path: Path
+    found: Discovery
+    text: str
+    explanation: str
+    lock_path: Path | None = None

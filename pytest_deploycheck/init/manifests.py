@@ -1,0 +1,105 @@
+"""The project's manifests: the wrangler config, ``package.json``, and the service's name
+they (or ``pyproject.toml``, or the spec's title) give.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .repository import MAX_SOURCE_BYTES, read_text
+
+
+def _strip_jsonc(text: str) -> str:
+    """JSON with ``//`` and ``/* */`` comments and trailing commas made plain JSON."""
+    out: list[str] = []
+    index, length, in_string = 0, len(text), False
+    while index < length:
+        char = text[index]
+        if in_string:
+            out.append(char)
+            if char == "\\" and index + 1 < length:
+                out.append(text[index + 1])
+                index += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+            out.append(char)
+        elif text.startswith("//", index):
+            end = text.find("\n", index)
+            index = length if end < 0 else end
+            continue
+        elif text.startswith("/*", index):
+            end = text.find("*/", index + 2)
+            index = length if end < 0 else end + 2
+            continue
+        else:
+            out.append(char)
+        index += 1
+    return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
+
+
+def wrangler_config(root: Path, notes: list[str]) -> tuple[str, Mapping[str, Any]] | None:
+    """The first wrangler config file at the root, parsed."""
+    for name in ("wrangler.toml", "wrangler.jsonc", "wrangler.json"):
+        path = root / name
+        if not path.is_file():
+            continue
+        text = read_text(path, MAX_SOURCE_BYTES)
+        try:
+            if text is None:
+                raise ValueError("unreadable")
+            data = tomllib.loads(text) if name.endswith(".toml") else json.loads(_strip_jsonc(text))
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            notes.append(f"{name}: cannot be parsed ({exc}), skipped")
+            continue
+        if isinstance(data, Mapping):
+            return name, data
+    return None
+
+
+def package_json(root: Path, notes: list[str]) -> Mapping[str, Any] | None:
+    path = root / "package.json"
+    if not path.is_file():
+        return None
+    text = read_text(path, MAX_SOURCE_BYTES)
+    try:
+        data = json.loads(text) if text is not None else None
+    except ValueError as exc:
+        notes.append(f"package.json: not valid JSON ({exc}), skipped")
+        return None
+    return data if isinstance(data, Mapping) else None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def service_name(
+    root: Path,
+    package: Mapping[str, Any] | None,
+    wrangler: tuple[str, Mapping[str, Any]] | None,
+    title: str | None,
+) -> tuple[str, str] | tuple[None, None]:
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(read_text(pyproject, MAX_SOURCE_BYTES) or "")
+        except tomllib.TOMLDecodeError:
+            data = {}
+        project = data.get("project") or data.get("tool", {}).get("poetry") or {}
+        name = project.get("name") if isinstance(project, Mapping) else None
+        if isinstance(name, str) and name.strip():
+            return name.strip(), "pyproject.toml"
+    if package is not None and isinstance(package.get("name"), str) and package["name"].strip():
+        return str(package["name"]).strip(), "package.json"
+    if wrangler is not None and isinstance(wrangler[1].get("name"), str):
+        return str(wrangler[1]["name"]), wrangler[0]
+    if title and _slug(title):
+        return _slug(title), "the spec's info.title"
+    return None, None

@@ -26,6 +26,7 @@ from pytest_deploycheck.selftest import (
     run_self_test,
     self_test_passed,
 )
+from pytest_deploycheck.selftest.service import _serve, _StockService
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +176,8 @@ def test_the_injected_clock_times_each_case() -> None:
 @pytest.fixture
 def service_url() -> Iterator[str]:
     spec = load_spec(selftest.FIXTURES / "service.openapi.yaml")
-    service = selftest._StockService(spec.document, time.sleep)
-    with selftest._serve(service) as url:
+    service = _StockService(spec.document, time.sleep)
+    with _serve(service) as url:
         yield url
 
 
@@ -201,8 +202,8 @@ def test_the_fixture_service_breaks_one_thing_per_mode(service_url: str) -> None
 
 def test_the_fixture_service_stops_with_its_context() -> None:
     spec = load_spec(selftest.FIXTURES / "service.openapi.yaml")
-    service = selftest._StockService(spec.document, time.sleep)
-    with selftest._serve(service) as url:
+    service = _StockService(spec.document, time.sleep)
+    with _serve(service) as url:
         assert url.startswith("http://127.0.0.1:")
         assert httpx.get(f"{url}/good/health", trust_env=False).status_code == 200
     with pytest.raises(httpx.ConnectError):

@@ -5,9 +5,9 @@ one into ``pytest.UsageError``; the command line prints its message and exits wi
 
     DeployCheckError
     ├── ConfigError          deployment-config.json is missing, malformed or invalid
-    ├── ModelSourceError     (models.py) a configured model cannot be imported or read
+    ├── ModelSourceError     (phase1.models) a configured model cannot be imported or read
     ├── SpecError            the OpenAPI document cannot be read or a $ref does not resolve
-    ├── MigrationError       (migrations.py) migration files or the lock file cannot be used
+    ├── MigrationError       (phase1.migrations) migration files or the lock file cannot be used
     ├── TargetError          the service under test cannot be started or reached
     ├── HistoryError         the history store cannot be opened, read or written
     ├── NotificationError    a notification channel is misconfigured or failed for good

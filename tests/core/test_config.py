@@ -20,7 +20,6 @@ from referencing.jsonschema import DRAFT202012
 from pytest_deploycheck.core.config import (
     SECTIONS,
     Config,
-    _read_schema_files,
     escape_literal,
     find_config,
     format_path,
@@ -29,6 +28,7 @@ from pytest_deploycheck.core.config import (
     schema_document,
     schema_registry,
 )
+from pytest_deploycheck.core.config.schema import _read_schema_files
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.units import parse_duration, parse_percent, parse_size
 

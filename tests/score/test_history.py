@@ -31,6 +31,8 @@ from pytest_deploycheck.score.history import (
     redact_url,
     resolve_deploy_id,
 )
+from pytest_deploycheck.score.history import schema as history_schema
+from pytest_deploycheck.score.history import store as history_store
 from pytest_deploycheck.score.results import RunResult
 from pytest_deploycheck.score.scoring import score_run
 from tests.postgres_server import postgres_url  # noqa: F401 (a fixture)
@@ -307,7 +309,8 @@ def test_an_older_store_is_upgraded_in_place_keeping_its_data(
     def add_note_column(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE deploycheck_deployments ADD COLUMN note TEXT"))
 
-    monkeypatch.setattr(history, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(history_schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(history_store, "SCHEMA_VERSION", 2)
     monkeypatch.setitem(history.UPGRADES, 2, add_note_column)
     with HistoryStore.open(store_url) as store:
         assert store.schema_version == 2

@@ -1,9 +1,5 @@
-"""The history store: deployments, runs, samples, alert state, rollbacks and bundle sizes.
-
-One interface over SQLAlchemy Core, opened from a URL (storage chosen by scheme, as in
-pytest-benchmark): ``sqlite:///.deploycheck/history.db`` by default, relative to the project
-root, or any SQLAlchemy URL such as ``postgresql+psycopg://user:pw@host/db`` where a team
-shares history. Every table is prefixed ``deploycheck_`` so a shared database stays tidy.
+"""The store: :class:`HistoryStore`, one interface over SQLAlchemy Core for deployments, runs,
+samples, collect rounds, bundle sizes, alert state and rollbacks.
 
 Guarantees:
 
@@ -20,399 +16,49 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
 from pytest_deploycheck.core.errors import HistoryError
+from pytest_deploycheck.score.results import RunResult, merge_runs
+from pytest_deploycheck.score.scoring import Score
 
-from .results import ItemCounts, OperationSamples, RunResult, merge_runs
-from .scoring import Score
+from .engine import DEFAULT_URL, create_engine, is_retryable, redact_url, resolve_url
+from .pruning import prune_deployments, replace_round
+from .records import AlertEvent, AlertState, Deployment, RollbackRecord, StoredRun
+from .rows import (
+    deployment_from_row,
+    dumps,
+    redact_tree,
+    sample_row,
+    samples_from_row,
+    stored_run_from_row,
+)
+from .schema import (
+    SCHEMA_VERSION,
+    alert_events_table,
+    alert_state_table,
+    bundle_sizes_table,
+    collect_rounds_table,
+    deployments_table,
+    prepare_schema,
+    rollbacks_table,
+    runs_table,
+    samples_table,
+)
 
-__all__ = [
-    "CI_COMMIT_VARIABLES",
-    "DEFAULT_URL",
-    "SCHEMA_VERSION",
-    "AlertEvent",
-    "AlertState",
-    "Deployment",
-    "HistoryStore",
-    "RollbackRecord",
-    "StoredRun",
-    "describe_deployment",
-    "redact_url",
-    "resolve_deploy_id",
-]
-
-DEFAULT_URL = "sqlite:///.deploycheck/history.db"
 DEFAULT_KEEP = 500
-SCHEMA_VERSION = 1
-
-# The first variable set wins; each is the commit being built on that CI.
-CI_COMMIT_VARIABLES = (
-    "GITHUB_SHA",  # GitHub Actions
-    "CI_COMMIT_SHA",  # GitLab CI
-    "BUILDKITE_COMMIT",  # Buildkite
-    "CIRCLE_SHA1",  # CircleCI
-    "TRAVIS_COMMIT",  # Travis CI
-    "BITBUCKET_COMMIT",  # Bitbucket Pipelines
-    "BUILD_SOURCEVERSION",  # Azure Pipelines
-    "DRONE_COMMIT_SHA",  # Drone, Woodpecker
-    "SEMAPHORE_GIT_SHA",  # Semaphore
-    "APPVEYOR_REPO_COMMIT",  # AppVeyor
-    "CODEBUILD_RESOLVED_SOURCE_VERSION",  # AWS CodeBuild
-    "GIT_COMMIT",  # Jenkins git plugin
-)
-CI_BRANCH_VARIABLES = (
-    "GITHUB_HEAD_REF",  # set on pull requests only, so it goes before GITHUB_REF_NAME
-    "GITHUB_REF_NAME",
-    "CI_COMMIT_REF_NAME",
-    "BUILDKITE_BRANCH",
-    "CIRCLE_BRANCH",
-    "TRAVIS_BRANCH",
-    "BITBUCKET_BRANCH",
-    "BUILD_SOURCEBRANCHNAME",
-    "DRONE_BRANCH",
-    "SEMAPHORE_GIT_BRANCH",
-    "APPVEYOR_REPO_BRANCH",
-    "GIT_BRANCH",
-)
-
-# Failure texts are for display; a flood of them must not bloat the store.
-_MAX_FAILURES_STORED = 20
-_MAX_FAILURE_CHARS = 500
 _LOCK_RETRIES = 8
 
 T = TypeVar("T")
-
-
-# -- records ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Deployment:
-    """A deployment: what was deployed, where and when."""
-
-    id: str
-    created_at: datetime
-    commit: str | None = None
-    branch: str | None = None
-    environment: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRun:
-    """A run as stored: its measurements and the score the gate gave it at the time."""
-
-    id: int
-    result: RunResult
-    score: float | None
-    band: str | None
-    verdict: str | None
-    components: Mapping[str, float | None]
-
-
-@dataclass(slots=True)
-class AlertState:
-    """Where one monitored probe stands, kept so a restarted monitor neither forgets nor
-    re-sends. ``level`` is 0 (clear), 1 warning, 2 elevated, 3 critical."""
-
-    key: str
-    level: int = 0
-    consecutive_failures: int = 0
-    consecutive_successes: int = 0
-    last_sent_level: int = 0
-    last_sent_at: datetime | None = None
-    opened_at: datetime | None = None
-    resolved_at: datetime | None = None
-    updated_at: datetime | None = None
-    message: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AlertEvent:
-    """Something that happened to an alert: ``opened``, ``escalated``, ``resolved``, ``sent``,
-    ``send_failed``... ``channel`` names the notifier when there is one."""
-
-    key: str
-    kind: str
-    level: int
-    at: datetime
-    message: str = ""
-    channel: str | None = None
-    deploy_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RollbackRecord:
-    """One rollback: the argv it ran, how it ended and what the health check said after."""
-
-    at: datetime
-    command: tuple[str, ...]
-    exit_code: int | None
-    outcome: str
-    deploy_id: str | None = None
-    duration_s: float | None = None
-    output: str = ""
-
-
-# -- deploy ids ---------------------------------------------------------------------------
-
-GitRunner = Callable[[Sequence[str], Path], str | None]
-
-
-def _run_git(args: Sequence[str], cwd: Path) -> str | None:
-    """The stripped output of ``git args`` in ``cwd``, or None when git is missing or fails."""
-    try:
-        completed = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    output = completed.stdout.strip()
-    return output if completed.returncode == 0 and output else None
-
-
-def resolve_deploy_id(
-    explicit: str | None,
-    environ: Mapping[str, str],
-    cwd: Path,
-    *,
-    git: GitRunner = _run_git,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> str:
-    """The deployment id: ``--deploy-id``, else a CI commit variable, else ``git rev-parse
-    HEAD`` in ``cwd``, else a UTC timestamp id such as ``local-20250102T030405Z``."""
-    if explicit and explicit.strip():
-        return explicit.strip()
-    for name in ("DEPLOYCHECK_DEPLOY_ID", *CI_COMMIT_VARIABLES):
-        value = environ.get(name, "").strip()
-        if value:
-            return value
-    head = git(["rev-parse", "HEAD"], cwd)
-    if head:
-        return head
-    return "local-" + now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def describe_deployment(
-    deploy_id: str,
-    environ: Mapping[str, str],
-    cwd: Path,
-    *,
-    environment: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    git: GitRunner = _run_git,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> Deployment:
-    """A :class:`Deployment` for ``deploy_id`` with the commit and branch CI or git report."""
-    commit = next((environ[n] for n in CI_COMMIT_VARIABLES if environ.get(n)), None)
-    commit = commit or git(["rev-parse", "HEAD"], cwd)
-    branch = next((environ[n] for n in CI_BRANCH_VARIABLES if environ.get(n)), None)
-    if branch is None:
-        branch = git(["rev-parse", "--abbrev-ref", "HEAD"], cwd)
-        branch = None if branch == "HEAD" else branch  # a detached HEAD has no branch
-    return Deployment(
-        id=deploy_id,
-        created_at=now(),
-        commit=commit,
-        branch=branch,
-        environment=environment or environ.get("DEPLOYCHECK_ENVIRONMENT") or None,
-        metadata=dict(metadata or {}),
-    )
-
-
-# -- schema -------------------------------------------------------------------------------
-
-
-class _UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out, on every backend."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"timestamps must be timezone-aware (got {value!r})")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-metadata = sa.MetaData()
-
-meta_table = sa.Table(
-    "deploycheck_meta",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
-deployments_table = sa.Table(
-    "deploycheck_deployments",
-    metadata,
-    # seq orders deployments as they were first recorded; AUTOINCREMENT never reuses an id
-    # after pruning, so "previous" stays previous.
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.String(200), nullable=False, unique=True),
-    sa.Column("created_at", _UTCDateTime, nullable=False),
-    sa.Column("commit", sa.String(200)),
-    sa.Column("branch", sa.String(200)),
-    sa.Column("environment", sa.String(200)),
-    sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
-    sqlite_autoincrement=True,
-)
-runs_table = sa.Table(
-    "deploycheck_runs",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("deployment_seq", sa.Integer, sa.ForeignKey(deployments_table.c.seq), nullable=False),
-    sa.Column("phase", sa.String(40), nullable=False),
-    sa.Column("started_at", _UTCDateTime, nullable=False),
-    sa.Column("finished_at", _UTCDateTime, nullable=False),
-    sa.Column("health_ok", sa.Boolean),
-    sa.Column("key_checks_failed", sa.Text, nullable=False, server_default="[]"),
-    sa.Column("items", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("score", sa.Float),
-    sa.Column("band", sa.String(20)),
-    sa.Column("verdict", sa.String(20)),
-    sa.Column("components", sa.Text, nullable=False, server_default="{}"),
-    sa.Index("ix_deploycheck_runs_deployment", "deployment_seq"),
-    sqlite_autoincrement=True,
-)
-samples_table = sa.Table(
-    "deploycheck_operation_samples",
-    metadata,
-    sa.Column("run_id", sa.Integer, sa.ForeignKey(runs_table.c.id), primary_key=True),
-    sa.Column("label", sa.String(500), primary_key=True),
-    # Compact on purpose (10,000 deployments x 50 operations): outcomes as a string of 1/0,
-    # latencies as a JSON array of milliseconds.
-    sa.Column("outcomes", sa.Text, nullable=False),
-    sa.Column("latencies_ms", sa.Text, nullable=False),
-    sa.Column("failures", sa.Text, nullable=False, server_default="[]"),
-)
-collect_rounds_table = sa.Table(
-    "deploycheck_collect_rounds",
-    metadata,
-    sa.Column(
-        "deployment_seq", sa.Integer, sa.ForeignKey(deployments_table.c.seq), primary_key=True
-    ),
-    sa.Column("round", sa.Integer, primary_key=True),
-    sa.Column("run_id", sa.Integer, sa.ForeignKey(runs_table.c.id), nullable=False),
-    sa.Column("recorded_at", _UTCDateTime, nullable=False),
-)
-alert_state_table = sa.Table(
-    "deploycheck_alert_state",
-    metadata,
-    sa.Column("key", sa.String(500), primary_key=True),
-    sa.Column("level", sa.Integer, nullable=False),
-    sa.Column("consecutive_failures", sa.Integer, nullable=False),
-    sa.Column("consecutive_successes", sa.Integer, nullable=False),
-    sa.Column("last_sent_level", sa.Integer, nullable=False),
-    sa.Column("last_sent_at", _UTCDateTime),
-    sa.Column("opened_at", _UTCDateTime),
-    sa.Column("resolved_at", _UTCDateTime),
-    sa.Column("updated_at", _UTCDateTime),
-    sa.Column("message", sa.Text, nullable=False, server_default=""),
-)
-alert_events_table = sa.Table(
-    "deploycheck_alert_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(500), nullable=False),
-    sa.Column("kind", sa.String(40), nullable=False),
-    sa.Column("level", sa.Integer, nullable=False),
-    sa.Column("at", _UTCDateTime, nullable=False),
-    sa.Column("message", sa.Text, nullable=False, server_default=""),
-    sa.Column("channel", sa.String(200)),
-    sa.Column("deploy_id", sa.String(200)),
-    sa.Index("ix_deploycheck_alert_events_key", "key", "at"),
-)
-rollbacks_table = sa.Table(
-    "deploycheck_rollbacks",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", _UTCDateTime, nullable=False),
-    sa.Column("deploy_id", sa.String(200)),
-    sa.Column("command", sa.Text, nullable=False),
-    sa.Column("exit_code", sa.Integer),
-    sa.Column("outcome", sa.String(40), nullable=False),
-    sa.Column("duration_s", sa.Float),
-    sa.Column("output", sa.Text, nullable=False, server_default=""),
-)
-bundle_sizes_table = sa.Table(
-    "deploycheck_bundle_sizes",
-    metadata,
-    sa.Column(
-        "deployment_seq", sa.Integer, sa.ForeignKey(deployments_table.c.seq), primary_key=True
-    ),
-    sa.Column("name", sa.String(500), primary_key=True),
-    sa.Column("bytes", sa.BigInteger, nullable=False),
-)
-
-# Upgrade steps: UPGRADES[n] takes a store at version n - 1 to version n. Each runs in the
-# transaction that bumps the version, so a failed upgrade leaves the store as it was.
-UPGRADES: dict[int, Callable[[Connection], None]] = {}
-
-
-# -- URLs and errors ----------------------------------------------------------------------
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password shown as ``***``, even when it does not parse."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)
-
-
-def _resolve_url(url: str, root: Path | None) -> sa.URL:
-    """Parse ``url``; a relative SQLite path is taken from ``root`` and its folder created."""
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise HistoryError(
-            f"history.url {redact_url(url)!r} is not a database URL; use one such as "
-            f"{DEFAULT_URL!r} or 'postgresql+psycopg://user:password@host/db'"
-        ) from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        path = Path(parsed.database)
-        if not path.is_absolute() and root is not None:
-            path = root / path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise HistoryError(
-                f"history store {redact_url(url)}: cannot create folder {path.parent}: "
-                f"{error.strerror}; check history.url and the folder's permissions"
-            ) from None
-        parsed = parsed.set(database=str(path))
-    return parsed
-
-
-def _is_retryable(error: DBAPIError) -> bool:
-    text = str(error.orig).lower()
-    if "database is locked" in text or "database table is locked" in text or "busy" in text:
-        return True
-    # PostgreSQL: serialization_failure, deadlock_detected.
-    return getattr(error.orig, "sqlstate", None) in {"40001", "40P01"}
-
-
-# -- the store ----------------------------------------------------------------------------
 
 
 class HistoryStore:
@@ -448,9 +94,9 @@ class HistoryStore:
         """Open (and create or upgrade) the store at ``url``; SQLite paths are under ``root``."""
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
             raise HistoryError(f"history.keep must be an integer >= 1 (got {keep!r})")
-        parsed = _resolve_url(url, root)
+        parsed = resolve_url(url, root)
         try:
-            engine = _create_engine(parsed)
+            engine = create_engine(parsed)
         except (ArgumentError, SQLAlchemyError, ImportError) as error:
             raise HistoryError(
                 f"history store {redact_url(url)}: cannot use this URL: {error}; "
@@ -518,7 +164,7 @@ class HistoryStore:
                 f"deployment {deployment.id!r}"
             )
         info = deployment or Deployment(id=run.deploy_id, created_at=run.started_at)
-        sample_rows = [self._sample_row(samples) for samples in run.operations.values()]
+        sample_rows = [sample_row(samples, self._redact) for samples in run.operations.values()]
 
         def work(conn: Connection) -> int:
             seq, created = self._ensure_deployment(conn, info)
@@ -530,12 +176,12 @@ class HistoryStore:
                     "started_at": run.started_at,
                     "finished_at": run.finished_at,
                     "health_ok": run.health_ok,
-                    "key_checks_failed": _dumps(run.key_checks_failed),
-                    "items": _dumps(run.items.to_dict()),
+                    "key_checks_failed": dumps(run.key_checks_failed),
+                    "items": dumps(run.items.to_dict()),
                     "score": None if score is None else score.score,
                     "band": None if score is None else score.band.value,
                     "verdict": None if score is None else score.verdict.value,
-                    "components": _dumps({} if score is None else score.components.as_dict()),
+                    "components": dumps({} if score is None else score.components.as_dict()),
                 },
             ).scalar_one()
             if sample_rows:
@@ -543,9 +189,9 @@ class HistoryStore:
                     sa.insert(samples_table), [{"run_id": run_id, **row} for row in sample_rows]
                 )
             if run.round is not None:
-                self._replace_round(conn, seq, run.round, run_id, run.finished_at)
+                replace_round(conn, seq, run.round, run_id, run.finished_at)
             if created:
-                self._prune(conn, self.keep)
+                prune_deployments(conn, self.keep)
             return int(run_id)
 
         return self._write(work)
@@ -572,7 +218,7 @@ class HistoryStore:
         with self._read() as conn:
             if before is not None:
                 query = query.where(deployments_table.c.seq < self._seq(conn, before))
-            return [_deployment(row) for row in conn.execute(query).mappings()]
+            return [deployment_from_row(row) for row in conn.execute(query).mappings()]
 
     def deployment(self, deploy_id: str) -> Deployment:
         """The deployment ``deploy_id``; HistoryError when unknown."""
@@ -586,7 +232,7 @@ class HistoryStore:
             )
         if row is None:
             raise HistoryError(self._unknown(deploy_id))
-        return _deployment(row)
+        return deployment_from_row(row)
 
     def previous(self, deploy_id: str, *, environment: str | None = None) -> Deployment | None:
         """The deployment recorded just before ``deploy_id``, if any."""
@@ -608,13 +254,13 @@ class HistoryStore:
                 .where(deployments_table.c.id.in_(list(deploy_ids)))
                 .order_by(runs_table.c.id)
             ).mappings()
-            runs = {row["id"]: _stored_run(row) for row in rows}
+            runs = {row["id"]: stored_run_from_row(row) for row in rows}
             if runs:
                 samples = conn.execute(
                     sa.select(samples_table).where(samples_table.c.run_id.in_(list(runs)))
                 ).mappings()
                 for row in samples:
-                    runs[row["run_id"]].result.operations[row["label"]] = _samples(row)
+                    runs[row["run_id"]].result.operations[row["label"]] = samples_from_row(row)
             rounds = conn.execute(
                 sa.select(collect_rounds_table.c.run_id, collect_rounds_table.c.round).where(
                     collect_rounds_table.c.run_id.in_(list(runs))
@@ -667,7 +313,9 @@ class HistoryStore:
     def prune(self, keep: int | None = None) -> int:
         """Delete all but the newest ``keep`` deployments (default: the store's); return how
         many were deleted."""
-        return self._write(lambda conn: self._prune(conn, self.keep if keep is None else keep))
+        return self._write(
+            lambda conn: prune_deployments(conn, self.keep if keep is None else keep)
+        )
 
     # -- bundle sizes ---------------------------------------------------------------------
 
@@ -797,7 +445,7 @@ class HistoryStore:
         row = {
             "at": rollback.at,
             "deploy_id": rollback.deploy_id,
-            "command": _dumps([self._redact(arg) for arg in rollback.command]),
+            "command": dumps([self._redact(arg) for arg in rollback.command]),
             "exit_code": rollback.exit_code,
             "outcome": rollback.outcome,
             "duration_s": rollback.duration_s,
@@ -826,39 +474,7 @@ class HistoryStore:
     # -- internals ------------------------------------------------------------------------
 
     def _prepare_schema(self) -> None:
-        def work(conn: Connection) -> None:
-            if conn.dialect.name == "postgresql":
-                # Two processes creating a fresh store at once must not both run CREATE TABLE.
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7236501)"))
-            if not sa.inspect(conn).has_table(meta_table.name):
-                metadata.create_all(conn)
-                conn.execute(
-                    sa.insert(meta_table), {"key": "schema_version", "value": str(SCHEMA_VERSION)}
-                )
-                self.schema_version = SCHEMA_VERSION
-                return
-            stored = conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).scalar_one_or_none()
-            version = int(stored) if stored and stored.isdigit() else 0
-            self.schema_version = version
-            if version >= SCHEMA_VERSION:
-                return
-            metadata.create_all(conn)  # tables that did not exist at that version
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                if step in UPGRADES:
-                    UPGRADES[step](conn)
-            conn.execute(
-                sa.update(meta_table).where(meta_table.c.key == "schema_version"),
-                {"value": str(SCHEMA_VERSION)},
-            )
-            if stored is None:
-                conn.execute(
-                    sa.insert(meta_table), {"key": "schema_version", "value": str(SCHEMA_VERSION)}
-                )
-            self.schema_version = SCHEMA_VERSION
-
-        self._transaction(work, action="prepare the schema")
+        self.schema_version = self._transaction(prepare_schema, action="prepare the schema")
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         if not self.writable:
@@ -878,7 +494,7 @@ class HistoryStore:
                     with conn.begin():
                         return work(conn)
             except DBAPIError as error:
-                if attempt + 1 < _LOCK_RETRIES and _is_retryable(error):
+                if attempt + 1 < _LOCK_RETRIES and is_retryable(error):
                     self._sleep(delay)
                     delay = min(delay * 2, 2.0)
                     continue
@@ -931,7 +547,7 @@ class HistoryStore:
             "commit": deployment.commit,
             "branch": deployment.branch,
             "environment": deployment.environment,
-            "metadata": _dumps(_redact_tree(deployment.metadata, self._redact)),
+            "metadata": dumps(redact_tree(deployment.metadata, self._redact)),
         }
         try:
             # A savepoint, so losing a race to another writer leaves our transaction usable.
@@ -940,47 +556,6 @@ class HistoryStore:
         except IntegrityError:
             return self._seq(conn, deployment.id), False
         return self._seq(conn, deployment.id), True
-
-    def _replace_round(
-        self, conn: Connection, seq: int, number: int, run_id: int, at: datetime
-    ) -> None:
-        old = conn.execute(
-            sa.select(collect_rounds_table.c.run_id).where(
-                collect_rounds_table.c.deployment_seq == seq,
-                collect_rounds_table.c.round == number,
-            )
-        ).scalar_one_or_none()
-        if old is not None:
-            conn.execute(
-                sa.delete(collect_rounds_table).where(
-                    collect_rounds_table.c.deployment_seq == seq,
-                    collect_rounds_table.c.round == number,
-                )
-            )
-            conn.execute(sa.delete(samples_table).where(samples_table.c.run_id == old))
-            conn.execute(sa.delete(runs_table).where(runs_table.c.id == old))
-        conn.execute(
-            sa.insert(collect_rounds_table),
-            {"deployment_seq": seq, "round": number, "run_id": run_id, "recorded_at": at},
-        )
-
-    def _prune(self, conn: Connection, keep: int) -> int:
-        threshold = conn.execute(
-            sa.select(deployments_table.c.seq)
-            .order_by(deployments_table.c.seq.desc())
-            .offset(keep - 1)
-            .limit(1)
-        ).scalar_one_or_none()
-        if threshold is None:
-            return 0
-        old_runs = sa.select(runs_table.c.id).where(runs_table.c.deployment_seq < threshold)
-        conn.execute(sa.delete(samples_table).where(samples_table.c.run_id.in_(old_runs)))
-        for table in (collect_rounds_table, bundle_sizes_table, runs_table):
-            conn.execute(sa.delete(table).where(table.c.deployment_seq < threshold))
-        deleted = conn.execute(
-            sa.delete(deployments_table).where(deployments_table.c.seq < threshold)
-        )
-        return int(deleted.rowcount or 0)
 
     def _check_deploy_id(self, deploy_id: object) -> None:
         if not isinstance(deploy_id, str) or not deploy_id.strip() or len(deploy_id) > 200:
@@ -1009,104 +584,3 @@ class HistoryStore:
         if problems:
             listed = "; ".join(problems)
             raise HistoryError(f"history store {self.url}: run not saved, nothing stored: {listed}")
-
-    def _sample_row(self, samples: OperationSamples) -> dict[str, Any]:
-        failures = [
-            self._redact(text)[:_MAX_FAILURE_CHARS]
-            for text in samples.failures[:_MAX_FAILURES_STORED]
-        ]
-        return {
-            "label": samples.label,
-            "outcomes": "".join("1" if ok else "0" for ok in samples.outcomes),
-            "latencies_ms": _dumps([round(v, 3) for v in samples.latencies_ms]),
-            "failures": _dumps(failures),
-        }
-
-
-def _create_engine(url: sa.URL) -> Engine:
-    if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
-    memory = url.database in (None, "", ":memory:")
-    engine = sa.create_engine(
-        url,
-        connect_args={"timeout": 30, "check_same_thread": False},
-        # One shared connection keeps an in-memory database alive across calls.
-        poolclass=StaticPool if memory else None,
-    )
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # SQLAlchemy emits BEGIN itself (below) instead of sqlite3's legacy implicit BEGIN.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA busy_timeout = 30000")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            if not memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
-                cursor.execute("PRAGMA synchronous = NORMAL")
-        finally:
-            cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # Writers take the write lock first, so two writers never both hold a read snapshot
-        # and then fail to upgrade it (SQLITE_BUSY without waiting).
-        immediate = conn.get_execution_options().get("deploycheck_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False)
-
-
-def _redact_tree(value: Any, redact: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, Mapping):
-        return {str(k): _redact_tree(v, redact) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_tree(v, redact) for v in value]
-    return value
-
-
-def _deployment(row: sa.RowMapping) -> Deployment:
-    return Deployment(
-        id=row["id"],
-        created_at=row["created_at"],
-        commit=row["commit"],
-        branch=row["branch"],
-        environment=row["environment"],
-        metadata=json.loads(row["metadata"] or "{}"),
-    )
-
-
-def _stored_run(row: sa.RowMapping) -> StoredRun:
-    result = RunResult(
-        deploy_id=row["deploy_id"],
-        phase=row["phase"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        health_ok=row["health_ok"],
-        key_checks_failed=json.loads(row["key_checks_failed"]),
-        items=ItemCounts.from_dict(json.loads(row["items"])),
-    )
-    return StoredRun(
-        id=row["id"],
-        result=result,
-        score=row["score"],
-        band=row["band"],
-        verdict=row["verdict"],
-        components=json.loads(row["components"]),
-    )
-
-
-def _samples(row: sa.RowMapping) -> OperationSamples:
-    return OperationSamples(
-        label=row["label"],
-        outcomes=[flag == "1" for flag in row["outcomes"]],
-        latencies_ms=[float(v) for v in json.loads(row["latencies_ms"])],
-        failures=json.loads(row["failures"]),
-    )

@@ -268,7 +268,12 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
 )
 @click.option("--html", "html_path", metavar="PATH", help="Write the self-contained HTML report.")
 @click.option(
-    "--fail-on-verdict", is_flag=True, help="Exit with 1 when the deployment's verdict is fail."
+    "--fail-on-verdict",
+    type=click.Choice(["fail", "warn"]),
+    is_flag=False,
+    flag_value="fail",
+    default=None,
+    help="Exit with 1 when the deployment's verdict is fail (=warn: warn or fail).",
 )
 @handle_errors
 def report(
@@ -277,7 +282,7 @@ def report(
     json_path: str | None,
     markdown: bool,
     html_path: str | None,
-    fail_on_verdict: bool,
+    fail_on_verdict: str | None,
 ) -> None:
     """The three analyses: this deployment, against the previous one, the last 10."""
     import os
@@ -287,7 +292,7 @@ def report(
     from pytest_deploycheck.reports.markdown import render_markdown
     from pytest_deploycheck.reports.terminal import render_terminal
     from pytest_deploycheck.score.analysis import analyse_store
-    from pytest_deploycheck.score.scoring import ScoringSettings
+    from pytest_deploycheck.score.scoring import ScoringSettings, Verdict
 
     with _session(config_path, history_only=True) as session:
         redact = session.redactor.redact
@@ -315,7 +320,7 @@ def report(
     if html_path:
         _write(html_path, render_html(analysis, redact=redact))
         click.echo(f"wrote {html_path}", err=True)
-    if fail_on_verdict and analysis.score.verdict.value == "fail":
+    if fail_on_verdict and analysis.score.verdict.at_least(Verdict(fail_on_verdict)):
         sys.exit(EXIT_FAILED)
 
 
@@ -434,7 +439,7 @@ def history(ctx: click.Context, config_path: Path, limit: int) -> None:
     from rich.table import Table
 
     from pytest_deploycheck.score.analysis import score_deployment
-    from pytest_deploycheck.score.scoring import ScoringSettings
+    from pytest_deploycheck.score.scoring import ScoringSettings, Verdict
 
     with _session(config_path, history_only=True) as session:
         redact = session.redactor.redact

@@ -21,6 +21,7 @@ from pytest_deploycheck.gate.session import DeployCheckSession
 
 __all__ = [
     "CHECK_PROPERTY",
+    "FAILURES_PROPERTY",
     "SAMPLES_PROPERTY",
     "CheckFailed",
     "CheckItem",
@@ -31,6 +32,8 @@ __all__ = [
 # user properties carry an item's identity and samples to the controller (across xdist too)
 CHECK_PROPERTY = "deploycheck_check"
 SAMPLES_PROPERTY = "deploycheck_samples"
+# the rule and first message line of a failed item's first error: what the verdict names
+FAILURES_PROPERTY = "deploycheck_failure"
 SESSION_KEY = pytest.StashKey[DeployCheckSession]()
 
 
@@ -143,9 +146,16 @@ class CheckItem(pytest.Item):
         if notes:
             self.add_report_section("call", "findings", redact(format_findings(notes)))
         if errors:
-            raise CheckFailed(
-                [Finding(f.rule, redact(f.message), f.severity, f.location) for f in errors]
-            )
+            redacted = [Finding(f.rule, redact(f.message), f.severity, f.location) for f in errors]
+            first = redacted[0]
+            # most messages name their operation already; the location would repeat it
+            shown = first.location and first.location not in first.message
+            where = f"{redact(first.location)}: " if shown else ""
+            line = where + (first.message.splitlines() or [""])[0]
+            if len(redacted) > 1:
+                line += f" (and {len(redacted) - 1} more)"
+            self.user_properties.append((FAILURES_PROPERTY, json.dumps([first.rule, line])))
+            raise CheckFailed(redacted)
 
     def repr_failure(
         self,

@@ -84,7 +84,10 @@ class GateReporter:
         self.scored: ScoredRun | DeployCheckError | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.keeper.add(report.nodeid, report.when, report.outcome, report.user_properties)
+        longrepr = report.longreprtext if report.failed else ""
+        self.keeper.add(
+            report.nodeid, report.when, report.outcome, report.user_properties, longrepr
+        )
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -121,17 +124,9 @@ class GateReporter:
             redact=self.config.stash[SESSION_KEY].redactor.redact,
             deploy_id=self.scored.run.deploy_id,
         )
-        failing = analysis.score.verdict.value == "fail"
+        verdict = analysis.score.verdict.value
         for line in text.splitlines():
-            terminalreporter.write_line(line, red=failing)
-        items = self.scored.run.items
-        if items.failed and not failing:
-            # the verdict weighs the score and the key checks; the run fails all the same
-            terminalreporter.write_line(
-                f"  but {items.failed} of {items.failed + items.passed} scored checks failed "
-                "(above): pytest exits 1",
-                yellow=True,
-            )
+            terminalreporter.write_line(line, red=verdict == "fail", yellow=verdict == "warn")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(

@@ -1,7 +1,8 @@
 """Turning the reports of phase2/phase3 items into a scored, stored deployment run.
 
 The plugin feeds every test report to ``ScoreKeeper.add`` (on the xdist controller too: the
-samples travel in the reports' user properties), then calls ``finish`` once.
+samples travel in the reports' user properties), then calls ``finish`` once. Failed items of
+every phase are kept: the verdict names them, and the history stores them with the run.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pytest_deploycheck.gate.session import DeployCheckSession
-from pytest_deploycheck.score.results import RunResult
+from pytest_deploycheck.score.results import FailedItem, RunResult
 
-from .items import CHECK_PROPERTY, SAMPLES_PROPERTY
+from .items import CHECK_PROPERTY, FAILURES_PROPERTY, SAMPLES_PROPERTY
 
 if TYPE_CHECKING:
     from pytest_deploycheck.score.analysis import Analysis
@@ -42,14 +43,28 @@ class ScoreKeeper:
     _run: RunResult | None = None
     phases: set[str] = field(default_factory=set)
     _failed: set[str] = field(default_factory=set)
+    failed_items: list[FailedItem] = field(default_factory=list)
 
-    def add(self, nodeid: str, when: str, outcome: str, properties: Iterable[Any]) -> None:
-        """Record one report (setup, call or teardown) of a deploycheck item."""
+    def add(
+        self,
+        nodeid: str,
+        when: str,
+        outcome: str,
+        properties: Iterable[Any],
+        longrepr: str = "",
+    ) -> None:
+        """Record one report (setup, call or teardown) of a deploycheck item; ``longrepr`` is
+        the report's text, the reason of a failure that is not a check's finding."""
         props = {p[0]: p[1] for p in properties if isinstance(p, tuple | list) and len(p) == 2}
         check = props.get(CHECK_PROPERTY)
         if not isinstance(check, str):
             return
         phase, _, family = check.partition(":")
+        # a failing call and a failing teardown are one failed check
+        newly_failed = outcome == "failed" and nodeid not in self._failed
+        if newly_failed:
+            self._failed.add(nodeid)
+            self.failed_items.append(_failed_item(nodeid, family, props, longrepr))
         if phase not in SCORED_PHASES:
             return
         run = self._current()
@@ -57,10 +72,7 @@ class ScoreKeeper:
         if when == "call" or outcome == "failed":
             for label, ok, latency in json.loads(props.get(SAMPLES_PROPERTY, "[]")):
                 run.record(str(label), bool(ok), None if latency is None else float(latency))
-        if outcome == "failed":
-            if nodeid in self._failed:
-                return  # a failing call and a failing teardown are one failed check
-            self._failed.add(nodeid)
+        if newly_failed:
             run.fail_check(family)
             if family == "health":
                 run.health_ok = False
@@ -91,6 +103,11 @@ class ScoreKeeper:
 
         run = self._current()
         run.deploy_id = session.deployment_id
+        redact = session.redactor.redact
+        for item in self.failed_items:
+            run.fail_item(
+                FailedItem(redact(item.node_id), item.family, item.rule, redact(item.message))
+            )
         run.phase = "+".join(sorted(self.phases)) or "phase2"
         run.finished_at = datetime.now(UTC)
         settings = ScoringSettings.from_config(session.section("scoring"))
@@ -103,6 +120,23 @@ class ScoreKeeper:
             scored = score_deployment(deployment, run, settings)
             return ScoredRun(run, analyse([scored], settings), stored=False)
         store = session.history()
-        store.save_run(run, score_run(run, settings), session.deployment_record())
+        run_score = score_run(run, settings)
+        run_id = store.save_run(run, run_score, session.deployment_record())
         analysis = analyse_store(store, settings, deploy_id=run.deploy_id)
+        if analysis.score.verdict is not run_score.verdict:
+            # a regression against the previous deployment is known only once stored
+            store.set_verdict(run_id, analysis.score.verdict.value)
         return ScoredRun(run, analysis, stored=True)
+
+
+def _failed_item(nodeid: str, family: str, props: dict[str, Any], longrepr: str) -> FailedItem:
+    """What a failed report says: the finding the item raised, else its report's first line."""
+    found = props.get(FAILURES_PROPERTY)
+    if isinstance(found, str):
+        rule, message = json.loads(found)
+        return FailedItem(nodeid, family, str(rule), str(message))
+    lines = [line.strip() for line in longrepr.splitlines() if line.strip()]
+    # a traceback's last line names the exception; a message has its point on the first
+    first = next((line for line in reversed(lines) if line.startswith("E ")), None)
+    message = (first[1:].strip() if first else lines[0] if lines else "failed")[:300]
+    return FailedItem(nodeid, family, "error", message)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -542,14 +544,51 @@ def test_report_fail_on_verdict_exits_1_only_when_the_verdict_fails(stored: Path
     passing = deploycheck("report", "--config", str(stored), "--json", "-", "--fail-on-verdict")
     assert passing.exit_code == 0, passing.output
     assert json.loads(passing.stdout)["score"]["verdict"] == "pass"
-    # the same history judged by a stricter config: no score reaches 100
+    # the same history judged by a stricter config: no operation is fast enough
     strict = stored.with_name("strict.json")
-    write_config(strict, {**CONFIG, "scoring": {"fail_below": 100}})
+    scoring = {"thresholds": {"target": "0.001ms", "max": "0.002ms"}, "fail_below": 70}
+    write_config(strict, {**CONFIG, "scoring": scoring})
     failing = deploycheck("report", "--config", str(strict), "--json", "-", "--fail-on-verdict")
     assert failing.exit_code == 1
     assert json.loads(failing.stdout)["score"]["verdict"] == "fail"
     without_flag = deploycheck("report", "--config", str(strict), "--json", "-")
     assert without_flag.exit_code == 0
+
+
+def test_report_fail_on_verdict_warn_exits_1_on_a_warning_too(stored: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(stored.parent, project)
+    config = project / stored.name
+    # the latest run had a failed contract item: the history keeps it, the verdict warns
+    failed = [
+        {
+            "node_id": "deployment-config.json::phase3::contract[GET /items]",
+            "family": "contract",
+            "rule": "contract-status",
+            "message": "GET /items answered 418, which the spec does not document",
+        }
+    ]
+    with sqlite3.connect(project / "history.db") as conn:
+        conn.execute(
+            "UPDATE deploycheck_runs SET failed_items = ? WHERE id = (SELECT max(id) FROM "
+            "deploycheck_runs)",
+            (json.dumps(failed),),
+        )
+    on_fail = deploycheck("report", "--config", str(config), "--json", "-", "--fail-on-verdict")
+    assert on_fail.exit_code == 0, on_fail.output
+    document = json.loads(on_fail.stdout)
+    assert document["score"]["verdict"] == "warn"
+    assert document["failed_items"] == failed
+    on_warn = deploycheck(
+        "report", "--config", str(config), "--json", "-", "--fail-on-verdict=warn"
+    )
+    assert on_warn.exit_code == 1
+    markdown = deploycheck("report", "--config", str(config), "--markdown")
+    assert markdown.stdout.startswith("## \u26a0\ufe0f Deployment release\\-2: ")
+    assert "contract\\[GET /items\\]" in markdown.stdout
+    bad = deploycheck("report", "--config", str(config), "--fail-on-verdict=maybe")
+    assert bad.exit_code == 2
+    assert "'maybe' is not one of 'fail', 'warn'" in bad.output
 
 
 def history_rows(output: str) -> list[list[str]]:

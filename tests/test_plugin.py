@@ -239,8 +239,40 @@ def test_a_failing_endpoint_fails_its_item_with_the_cause(
     result.stdout.fnmatch_lines(
         ["*availability-server-error*GET http://127.0.0.1:*/items answered 500: a server error*"]
     )
-    # the score may pass; the summary still says the run failed, and why
-    result.stdout.fnmatch_lines(["*verdict PASS", "*but 1 of 4 scored checks failed (above)*"])
+    # availability is a key check: the verdict fails, and the summary names the item
+    result.stdout.fnmatch_lines(
+        [
+            "*verdict FAIL",
+            "*availability *",
+            "  key check failed: availability",
+            "  failed: deployment-config.json::phase2::availability[[]GET /items[]] "
+            "[[]availability-server-error[]] GET /items: GET http://*/items answered 500*",
+        ]
+    )
+
+
+def test_a_failed_item_that_is_not_a_key_check_makes_the_verdict_warn(
+    pytester: pytest.Pytester,
+) -> None:
+    performance = {
+        "include": ["GET /items"],
+        "samples": 6,
+        "warmup": 0,
+        "thresholds": {"p50": "0.001ms"},  # no answer is that fast
+    }
+    write_project(pytester, performance=performance)
+    result = pytester.runpytest_subprocess("-m", "phase2 or phase3")
+    result.assert_outcomes(passed=4, failed=1, deselected=6)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*excellent (production-ready), verdict WARN",
+            "*",
+            "  1 other gate item(s) failed (performance)",
+            "  failed: deployment-config.json::phase3::performance[[]GET /items[]] "
+            "[[]performance-p50[]] GET /items: p50 is *",
+        ]
+    )
 
 
 def test_a_bad_config_is_a_usage_error_listing_every_problem(pytester: pytest.Pytester) -> None:

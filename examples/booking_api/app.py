@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from . import __version__
 from .db import Database, DatabaseError, discover_migrations
-from .faults import FaultError, FaultSwitches
+from .faults import FaultError, FaultMiddleware, FaultSwitches
 from .inputs import QueryReader, read_json_body, read_uuid
 from .models import AppointmentCreate, AppointmentStatus, Health, ProviderCreate, Reschedule
 from .problems import ApiProblem, install_problem_handlers
@@ -293,6 +293,7 @@ def create_app(
     )
     install_problem_handlers(app)
     app.router.routes.extend(router.routes)
+    app.add_middleware(FaultMiddleware, switches=faults, seed=settings.fault_seed, sleep=sleep)
     return app
 
 

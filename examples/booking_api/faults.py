@@ -7,12 +7,18 @@ every request so a test can break a running service and heal it without restarti
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import random
+import re
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["FAULTS", "FaultError", "FaultSwitches", "parse_faults"]
+__all__ = ["FAULTS", "FaultError", "FaultMiddleware", "FaultSwitches", "parse_faults"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +30,17 @@ FAULTS: Mapping[str, str] = {
     "lose_created": "GET /appointments/{appointment_id} answers 404, even for what was created",
     "drift": "GET /openapi.json serves the spec without POST /appointments/{appointment_id}/cancel",
     "unhealthy": "GET /health answers 503",
+    "flaky": "a seeded 30% of requests (all but GET /health) answer 500",
+    "jitter": "every answer waits a seeded random 0-400 ms first",
+    "degrade": "GET /providers/{provider_id} gets 2 ms slower with each request it serves",
 }
+
+# The share of requests the flaky switch fails, the jitter's ceiling and the degradation's
+# step: large enough that one phase2+phase3 run of the gate sees each of them.
+FLAKY_SHARE = 0.30
+JITTER_MAX_S = 0.400
+DEGRADE_STEP_S = 0.002
+DEGRADED_PATH = re.compile(r"^/providers/[^/]+$")
 
 
 class FaultError(ValueError):
@@ -86,3 +102,55 @@ class FaultSwitches:
             logger.warning("%s (ignored)", exc)
             names = {name.strip() for line in text.splitlines() for name in line.split(",")}
             return frozenset(names & FAULTS.keys())
+
+
+class FaultMiddleware:
+    """The switches that act on every request (``flaky``, ``jitter``, ``degrade``), as ASGI
+    middleware around the app. Their randomness comes from one seeded generator, so a run
+    is repeatable (``BOOKING_FAULT_SEED``)."""
+
+    def __init__(
+        self,
+        app: Any,
+        switches: FaultSwitches,
+        seed: int = 7,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.app = app
+        self.switches = switches
+        self.random = random.Random(seed)
+        self.sleep = sleep
+        self.degraded_requests = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        active = self.switches.active()
+        path = scope.get("path", "")
+        if "jitter" in active:
+            await asyncio.to_thread(self.sleep, self.random.uniform(0.0, JITTER_MAX_S))
+        if "degrade" in active and scope["method"] == "GET" and DEGRADED_PATH.match(path):
+            self.degraded_requests += 1
+            await asyncio.to_thread(self.sleep, self.degraded_requests * DEGRADE_STEP_S)
+        if "flaky" in active and path != "/health" and self.random.random() < FLAKY_SHARE:
+            await _problem(send, 500, "the flaky fault switch failed this request")
+            return
+        await self.app(scope, receive, send)
+
+
+async def _problem(send: Any, status: int, detail: str) -> None:
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Internal Server Error",
+            "status": status,
+            "detail": detail,
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", b"%d" % len(body)),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -7,6 +7,7 @@
 ``BOOKING_FAULTS``          comma-separated fault switches (see ``faults.py``)
 ``BOOKING_FAULTS_FILE``     a file of fault switches, re-read on every request
 ``BOOKING_SLOW_MS``         how long the ``slow`` switch sleeps (default ``1500``)
+``BOOKING_FAULT_SEED``      seed of the ``flaky`` and ``jitter`` switches (default ``7``)
 ``BOOKING_SPEC``            the OpenAPI file to serve (default: ``specs/booking.openapi.yaml``)
 ==========================  ================================================================
 """
@@ -37,6 +38,7 @@ class Settings:
     faults: frozenset[str] = field(default_factory=frozenset)
     faults_file: Path | None = None
     slow_ms: int = 1500
+    fault_seed: int = 7
     spec: Path = DEFAULT_SPEC
 
     @classmethod
@@ -54,6 +56,9 @@ class Settings:
             faults = parse_faults(environ.get("BOOKING_FAULTS", ""), "BOOKING_FAULTS")
         except FaultError as exc:
             raise SettingsError(str(exc)) from None
+        fault_seed = environ.get("BOOKING_FAULT_SEED", "7").strip()
+        if not fault_seed.isdigit():
+            raise SettingsError(f"BOOKING_FAULT_SEED must be a whole number (got {fault_seed!r})")
         faults_file = environ.get("BOOKING_FAULTS_FILE", "").strip()
         spec = environ.get("BOOKING_SPEC", "").strip()
         return cls(
@@ -62,5 +67,6 @@ class Settings:
             faults=faults,
             faults_file=Path(faults_file) if faults_file else None,
             slow_ms=int(slow_text),
+            fault_seed=int(fault_seed),
             spec=Path(spec) if spec else DEFAULT_SPEC,
         )

@@ -417,6 +417,12 @@ class Operation:
         value = self.definition.get("operationId")
         return value if isinstance(value, str) else None
 
+    def documents(self, status: int) -> bool:
+        """True when the operation's responses document ``status`` or its range (``4XX``)."""
+        responses = self.definition.get("responses")
+        keys = {str(key).upper() for key in responses} if isinstance(responses, Mapping) else set()
+        return str(status) in keys or f"{str(status)[0]}XX" in keys
+
 
 @dataclass
 class Spec:

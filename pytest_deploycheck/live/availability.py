@@ -134,12 +134,6 @@ def shard_count(concurrency: int) -> int:
     return max(1, -(-concurrency // SHARD_CONNECTIONS))
 
 
-def _documents(operation: Operation, status: int) -> bool:
-    responses = operation.definition.get("responses") or {}
-    keys = {str(key).upper() for key in responses}
-    return str(status) in keys or f"{str(status)[0]}XX" in keys
-
-
 def judge(
     operation: Operation, result: ProbeResult, allowed: frozenset[int] = frozenset()
 ) -> list[Finding]:
@@ -160,7 +154,7 @@ def judge(
         )
         return [Finding("availability-unauthorized", message, location=result.label)]
     missing = result.status in (404, 405) and result.status not in allowed
-    if missing and not _documents(operation, result.status):
+    if missing and not operation.documents(result.status):
         message = (
             f"{where} answered {result.status}, which the spec does not document for this "
             "operation: the route is missing or the probe's parameters do not exist; set "

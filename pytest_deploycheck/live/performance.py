@@ -177,13 +177,15 @@ async def measure(
     warmup: int = 0,
     max_time: float | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    documented: Callable[[int], bool] = lambda status: False,
 ) -> Measurement:
     """Send ``warmup`` then ``samples`` requests through ``transport``, at most
     ``concurrency`` at once.
 
     A request that fails (a transport error or a 5xx) is an outcome False with a reason in
-    ``errors``; it has a latency only when the server answered. After ``max_time`` seconds
-    the measurement stops with what it has and ``timed_out`` set.
+    ``errors``; it has a latency only when the server answered. A 4xx is a success when
+    ``documented(status)`` says the spec documents it for the operation, else a client error.
+    After ``max_time`` seconds the measurement stops with what it has and ``timed_out`` set.
     """
     result = Measurement()
     width = max(1, concurrency)
@@ -195,7 +197,7 @@ async def measure(
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
-                await _one(transport, make_request, result if record else None, clock)
+                await _one(transport, make_request, result if record else None, clock, documented)
 
         await asyncio.gather(*(worker() for _ in range(min(width, count))))
 
@@ -213,6 +215,7 @@ async def _one(
     make_request: Callable[[], httpx.Request],
     result: Measurement | None,
     clock: Callable[[], float],
+    documented: Callable[[int], bool],
 ) -> None:
     timer = WireTimer(clock)
     request = timer.attach(make_request())
@@ -234,7 +237,12 @@ async def _one(
         error = str(response.status_code) if response.status_code >= 500 else ""
     if result is None:
         return
-    client_error = not error and latency is not None and response.status_code >= 400
+    client_error = (
+        not error
+        and latency is not None
+        and response.status_code >= 400
+        and not documented(response.status_code)
+    )
     result.samples.append((not error and not client_error, latency))
     if client_error:
         result.client_errors[response.status_code] += 1
@@ -322,6 +330,7 @@ def run_performance(
                 warmup=settings.warmup,
                 max_time=settings.max_time,
                 clock=clock,
+                documented=operation.documents,
             )
 
     measurement = asyncio.run(go())

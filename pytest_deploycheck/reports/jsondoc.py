@@ -1,17 +1,19 @@
 """The JSON report: a stable, documented shape, described by ``report.schema.json`` beside
 this module (shipped in the package, for consumers that validate).
 
-Shape (``schema_version`` 1; fields are only ever added within a version)::
+Shape (``schema_version`` 2; fields are only ever added within a version)::
 
     {
       "schema_version": 1,
       "deployment": {"id", "created_at", "commit", "branch", "environment"},
-      "score": {"score", "band", "verdict", "reasons": [str],
+      "score": {"score", "band", "advice", "verdict", "reasons": [str],
                 "components": {"availability", "performance", "stability"},
                 "weights": {"availability", "performance", "stability"}, "fail_below"},
+      "failed_items": [{"node_id", "family", "rule", "message"}],
       "operations": [{"label", "ok", "probes", "failed_probes", "latency_samples",
-                      "p50_ms", "p95_ms", "target_ms", "max_ms", "performance", "cv",
-                      "stability", "failures": [str]}],
+                      "p50_ms", "p95_ms", "target_ms", "max_ms", "performance",
+                      "window_medians_ms": [float], "spread_ms", "stability",
+                      "failures": [str]}],
       "worst_operations": [label],
       "comparison": null | {"previous_id", "score_delta", "availability_delta",
                      "performance_delta", "stability_delta", "regressions": [label],
@@ -24,7 +26,10 @@ Shape (``schema_version`` 1; fields are only ever added within a version)::
     }
 
 Components are 0-100 or null when not measured; latencies are milliseconds; timestamps are
-ISO 8601 in UTC; ``median_change`` is a fraction (0.25 = 25 % slower).
+ISO 8601 in UTC; ``median_change`` is a fraction (0.25 = 25 % slower). ``verdict`` is
+``pass``, ``warn`` or ``fail``; ``reasons`` say why it is not ``pass``, and ``failed_items``
+are the gate items that failed. Version 2 replaced the operations' ``cv`` with
+``window_medians_ms`` and ``spread_ms`` (stability's time windows).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from .formatting import Redact, clean
 
 __all__ = ["JSON_SCHEMA_VERSION", "analysis_to_dict", "render_json"]
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 2
 
 
 def render_json(analysis: Analysis, *, redact: Redact) -> str:
@@ -64,6 +69,7 @@ def analysis_to_dict(analysis: Analysis, *, redact: Redact) -> dict[str, Any]:
         "score": {
             "score": score.score,
             "band": score.band.value,
+            "advice": score.band.advice,
             "verdict": score.verdict.value,
             "reasons": [clean(reason, redact) for reason in score.reasons],
             "components": _components(score.components),
@@ -74,6 +80,15 @@ def analysis_to_dict(analysis: Analysis, *, redact: Redact) -> dict[str, Any]:
             },
             "fail_below": analysis.settings.fail_below,
         },
+        "failed_items": [
+            {
+                "node_id": clean(item.node_id, redact),
+                "family": item.family,
+                "rule": clean(item.rule, redact),
+                "message": clean(item.message, redact),
+            }
+            for item in score.failed_items
+        ],
         "operations": [_operation(op, redact) for op in score.operations],
         "worst_operations": [clean(op.label, redact) for op in analysis.worst],
         "comparison": _comparison(analysis.comparison, redact),
@@ -105,7 +120,8 @@ def _operation(op: OperationScore, redact: Redact) -> dict[str, Any]:
         "target_ms": op.thresholds.target_ms,
         "max_ms": op.thresholds.max_ms,
         "performance": _number(op.performance),
-        "cv": _number(op.cv, 4),
+        "window_medians_ms": [round(value, 3) for value in op.window_medians_ms],
+        "spread_ms": _number(op.spread_ms),
         "stability": _number(op.stability),
         "failures": [clean(text, redact) for text in op.failures],
     }

@@ -23,7 +23,7 @@ __all__ = ["render_markdown"]
 # Everything Markdown or GitHub's HTML subset could read as syntax; escaped with a backslash
 # (< > & as entities, since a backslash does not stop GitHub's inline HTML).
 _MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-_ICON = {Verdict.PASS: "\u2705", Verdict.FAIL: "\u274c"}
+_ICON = {Verdict.PASS: "\u2705", Verdict.WARN: "\u26a0\ufe0f", Verdict.FAIL: "\u274c"}
 
 
 def render_markdown(analysis: Analysis, *, redact: Redact) -> str:
@@ -34,7 +34,8 @@ def render_markdown(analysis: Analysis, *, redact: Redact) -> str:
     weights = analysis.settings.weights
     lines = [
         f"## {_ICON[score.verdict]} Deployment {_md(short_id(deployment.id, redact))}: "
-        f"{score.score:.1f}/100, {score.band.value}, {score.verdict.value}",
+        f"{score.score:.1f}/100, {score.band.value} ({score.band.advice}), "
+        f"verdict {score.verdict.value}",
         "",
         _meta_line(analysis, redact),
         "",
@@ -48,6 +49,14 @@ def render_markdown(analysis: Analysis, *, redact: Redact) -> str:
     ]
     lines.extend(f"- {_md(clean(reason, redact))}" for reason in score.reasons)
     if score.reasons:
+        lines.append("")
+    if score.failed_items:
+        lines += ["### Failed items", "", "| Item | Rule | Message |", "| --- | --- | --- |"]
+        lines.extend(
+            f"| {_md(clean(item.node_id, redact))} | {_md(clean(item.rule, redact))} | "
+            f"{_md(clean(item.message, redact))} |"
+            for item in score.failed_items
+        )
         lines.append("")
 
     lines.append("### Worst operations")

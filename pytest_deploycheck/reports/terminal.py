@@ -30,6 +30,11 @@ _BAND_STYLE = {
     Band.FAIR: "yellow",
     Band.POOR: "bold red",
 }
+_VERDICT_STYLE = {
+    Verdict.PASS: "bold green",
+    Verdict.WARN: "bold black on yellow",
+    Verdict.FAIL: "bold white on red",
+}
 _CHANGE_STYLE = {
     Change.REGRESSION: "bold red",
     Change.IMPROVED: "green",
@@ -59,6 +64,7 @@ def render_terminal(
             _headline(analysis, redact),
             _components_table(analysis),
             *_reasons(analysis.score, redact),
+            *_failed_items(analysis.score, redact),
             _worst_table(analysis, redact),
             _comparison(analysis.comparison, redact),
             _trend(analysis, redact),
@@ -86,6 +92,11 @@ def render_summary(
         f"stability {format_points(parts.stability)}",
     ]
     lines.extend(f"  {clean(reason, redact)}" for reason in score.reasons)
+    lines.extend(
+        f"  failed: {clean(item.node_id, redact)} [{clean(item.rule, redact)}] "
+        f"{clean(item.message, redact, limit=160)}"
+        for item in score.failed_items
+    )
     for op in score.operations:
         if op.probes and not op.ok:
             why = f": {clean(op.failures[0], redact, limit=120)}" if op.failures else ""
@@ -124,7 +135,7 @@ def _headline(analysis: Analysis, redact: Redact) -> RenderableType:
     text.append("Score ")
     text.append(f"{score.score:.1f}/100", style=_BAND_STYLE[score.band])
     text.append(f"  {score.band.value} ({score.band.advice})  ")
-    verdict_style = "bold green" if score.verdict is Verdict.PASS else "bold white on red"
+    verdict_style = _VERDICT_STYLE[score.verdict]
     text.append(f" {score.verdict.value.upper()} ", style=verdict_style)
     return text
 
@@ -147,6 +158,20 @@ def _components_table(analysis: Analysis) -> RenderableType:
 
 def _reasons(score: Score, redact: Redact) -> list[RenderableType]:
     return [Text(f"\u2022 {clean(reason, redact)}", style="yellow") for reason in score.reasons]
+
+
+def _failed_items(score: Score, redact: Redact) -> list[RenderableType]:
+    if not score.failed_items:
+        return []
+    table = Table(title="Failed items", title_justify="left")
+    table.add_column("Item", overflow="fold", min_width=24)
+    table.add_column("Rule", overflow="fold")
+    table.add_column("Message", overflow="fold", min_width=24)
+    for item in score.failed_items:
+        table.add_row(
+            clean(item.node_id, redact), clean(item.rule, redact), clean(item.message, redact)
+        )
+    return [table]
 
 
 def _worst_table(analysis: Analysis, redact: Redact) -> RenderableType:

@@ -3,7 +3,8 @@
 1. This deployment: its components, score, band, verdict and worst operations.
 2. Against the previous deployment, Kayenta-style: per operation a one-sided Mann-Whitney U
    test on the latency samples; a regression when p < ``scoring.regression_p`` and the median
-   grew by more than ``scoring.regression_tolerance``. Plus score and component deltas.
+   grew by more than ``scoring.regression_tolerance``. Plus score and component deltas. A
+   regression fails the verdict (``scoring.fail_on_regression``).
 3. The trend over the last 10 deployments: score and components per deployment, and a
    direction from the least-squares slope of the score, with a dead band.
 
@@ -34,6 +35,7 @@ from .scoring import (
     Score,
     ScoringSettings,
     Verdict,
+    fail_on_regressions,
     score_run,
 )
 
@@ -276,12 +278,19 @@ def analyse(
         raise ValueError("analyse() needs at least the current deployment")
     current = deployments[0]
     previous = deployments[1] if len(deployments) > 1 else None
+    comparison = None if previous is None else compare(current, previous, settings)
+    if comparison is not None:
+        # a regression against the previous deployment is known only here, so this is
+        # where it fails the verdict; the trend shows the same verdict as the headline
+        regressions = [op.label for op in comparison.regressions]
+        judged = fail_on_regressions(current.score, regressions, settings)
+        current = ScoredDeployment(current.deployment, current.result, judged)
     return Analysis(
         deployment=current.deployment,
         score=current.score,
         worst=worst_operations(current.score),
-        comparison=None if previous is None else compare(current, previous, settings),
-        trend=trend(list(reversed(deployments[:TREND_WINDOW]))),
+        comparison=comparison,
+        trend=trend([*reversed(deployments[1:TREND_WINDOW]), current]),
         settings=settings,
     )
 

@@ -5,6 +5,9 @@ is built from many items (availability, performance, contract, ...), and pytest-
 each build their own, so results are made to merge: :meth:`RunResult.merge` appends the samples
 of one operation from every source, and :meth:`RunResult.to_dict` / :meth:`RunResult.from_dict`
 round-trip through plain JSON for a worker's ``workeroutput``.
+
+Only successful answers have a latency sample: a 500 that comes back in 2 ms says nothing
+about how fast the service serves, and would make a failing deployment look fast.
 """
 
 from __future__ import annotations
@@ -15,17 +18,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["ItemCounts", "OperationSamples", "RunResult", "merge_runs"]
+__all__ = ["FailedItem", "ItemCounts", "OperationSamples", "RunResult", "merge_runs"]
 
 
 @dataclass(slots=True)
 class OperationSamples:
     """Outcomes and latencies of the probes sent to one operation.
 
-    An outcome is True when the probe answered without a 5xx, a timeout or a connection error.
-    ``latencies_ms`` holds one entry per probe that got an answer (a probe that never answered
-    has an outcome but may have no latency). ``failures`` are short human-readable reasons; they
-    may quote a server, so renderers escape and redact them.
+    An outcome is True when the probe succeeded: what its item judged an answer (no 5xx,
+    timeout, connection error or undocumented status; a documented 4xx is a success).
+    ``latencies_ms`` holds the latencies of successful probes only, in arrival order.
+    ``failures`` are short human-readable reasons; they may quote a server, so renderers
+    escape and redact them.
     """
 
     label: str
@@ -34,9 +38,10 @@ class OperationSamples:
     failures: list[str] = field(default_factory=list)
 
     def record(self, ok: bool, latency_ms: float | None = None, failure: str | None = None) -> None:
-        """Add one probe: its outcome, its latency when it answered, and why it failed."""
+        """Add one probe: its outcome, its latency (kept only when it succeeded), and why it
+        failed."""
         self.outcomes.append(ok)
-        if latency_ms is not None:
+        if ok and latency_ms is not None:
             self.latencies_ms.append(_check_latency(self.label, latency_ms))
         if failure:
             self.failures.append(failure)
@@ -101,6 +106,40 @@ def _check_latency(label: str, value: object) -> float:
     return latency
 
 
+@dataclass(frozen=True, slots=True)
+class FailedItem:
+    """A gate item that failed: what the verdict names and the history keeps.
+
+    ``message`` is the first line of what the item reported, already redacted.
+    """
+
+    node_id: str
+    family: str
+    rule: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "node_id": self.node_id,
+            "family": self.family,
+            "rule": self.rule,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> FailedItem:
+        """The inverse of :meth:`to_dict`; raises ValueError on a malformed entry."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a failed item must be an object (got {data!r})")
+        values = {key: data.get(key, "") for key in ("node_id", "family", "rule", "message")}
+        for key, value in values.items():
+            if not isinstance(value, str):
+                raise ValueError(f"failed item field {key!r} must be a string (got {value!r})")
+        if not values["node_id"]:
+            raise ValueError("a failed item needs a non-empty 'node_id'")
+        return cls(**values)
+
+
 @dataclass(slots=True)
 class ItemCounts:
     """How the pytest items of a run ended."""
@@ -144,8 +183,10 @@ class RunResult:
 
     ``health_ok`` is None when no health check ran. ``key_checks_failed`` names the check
     families that failed in this run (``"health"``, ``"contract"``, ...); the score's verdict
-    fails when one of them is listed in ``scoring.key_checks``. ``round`` is the collect round
-    number (1, 2, 3, ...) and None for a pytest run.
+    fails when one of them is listed in ``scoring.key_checks``. ``failed_items`` are the gate
+    items that failed, whatever their phase. ``round`` is the collect round number (1, 2, 3,
+    ...) and None for a pytest run. ``rounds`` keeps, per collect round merged into this
+    result, each operation's latencies: the time windows of the stability component.
     """
 
     deploy_id: str
@@ -157,6 +198,8 @@ class RunResult:
     key_checks_failed: list[str] = field(default_factory=list)
     items: ItemCounts = field(default_factory=ItemCounts)
     round: int | None = None
+    failed_items: list[FailedItem] = field(default_factory=list)
+    rounds: dict[int, dict[str, list[float]]] = field(default_factory=dict)
 
     def samples(self, label: str) -> OperationSamples:
         """The samples of ``label``, created empty on first use."""
@@ -176,11 +219,17 @@ class RunResult:
         if family not in self.key_checks_failed:
             self.key_checks_failed.append(family)
 
+    def fail_item(self, item: FailedItem) -> None:
+        """Note a failed gate item (once per node id and rule)."""
+        if all((f.node_id, f.rule) != (item.node_id, item.rule) for f in self.failed_items):
+            self.failed_items.append(item)
+
     def merge(self, other: RunResult) -> None:
         """Fold ``other`` (another item, worker or round of the same deployment) into this run.
 
         Samples are appended per operation, the time span widens to cover both, health is
-        failed when either failed, and failed checks and item counts add up.
+        failed when either failed, failed checks, failed items and item counts add up, and a
+        collect round's latencies are kept apart as one window of the stability component.
         """
         if other.deploy_id != self.deploy_id:
             raise ValueError(
@@ -193,7 +242,18 @@ class RunResult:
         self.health_ok = _merge_health(self.health_ok, other.health_ok)
         for family in other.key_checks_failed:
             self.fail_check(family)
+        for item in other.failed_items:
+            self.fail_item(item)
         self.items.add(other.items)
+        rounds = dict(other.rounds)
+        if other.round is not None:
+            rounds[other.round] = {
+                label: samples.latencies_ms for label, samples in other.operations.items()
+            }
+        for number, latencies in rounds.items():
+            window = self.rounds.setdefault(number, {})
+            for label, values in latencies.items():
+                window.setdefault(label, []).extend(values)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON, for xdist's ``workeroutput`` or a file; see :meth:`from_dict`."""
@@ -205,6 +265,7 @@ class RunResult:
             "finished_at": self.finished_at.isoformat(),
             "health_ok": self.health_ok,
             "key_checks_failed": list(self.key_checks_failed),
+            "failed_items": [item.to_dict() for item in self.failed_items],
             "items": self.items.to_dict(),
             "operations": [samples.to_dict() for samples in self.operations.values()],
         }
@@ -229,6 +290,9 @@ class RunResult:
         failed = data.get("key_checks_failed", [])
         if not isinstance(failed, list) or not all(isinstance(f, str) for f in failed):
             raise ValueError(f"'key_checks_failed' must be a list of strings (got {failed!r})")
+        failed_items = data.get("failed_items", [])
+        if not isinstance(failed_items, list):
+            raise ValueError(f"'failed_items' must be a list (got {failed_items!r})")
         run = cls(
             deploy_id=deploy_id,
             phase=phase,
@@ -238,6 +302,7 @@ class RunResult:
             key_checks_failed=list(failed),
             items=ItemCounts.from_dict(data.get("items") or {}),
             round=round_number,
+            failed_items=[FailedItem.from_dict(entry) for entry in failed_items],
         )
         operations = data.get("operations", [])
         if not isinstance(operations, list) or not all(isinstance(e, Mapping) for e in operations):

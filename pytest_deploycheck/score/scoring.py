@@ -1,16 +1,28 @@
-"""The deployment score: availability, performance and stability, weighted into 0-100.
+"""The deployment score: availability, performance and stability, weighted into 0-100,
+and the verdict that decides whether the deployment goes through.
 
-Pure functions over a :class:`~pytest_deploycheck.score.results.RunResult`; DESIGN.md's definition:
+Pure functions over a :class:`~pytest_deploycheck.score.results.RunResult`; DESIGN.md's
+definition:
 
-- availability = 100 x operations whose probes all answered / operations probed; a failing
+- availability = 100 x operations whose probes all succeeded / operations probed; a failing
   health check makes it 0. With no operation probed, a passing health check gives 100.
 - performance = mean over operations of s: 100 when p95 <= target, 0 when p95 >= max, linear
-  in between. p95 is interpolated linearly between order statistics (numpy's default).
-- stability = mean over operations of 100 x max(0, 1 - cv / cv_max), cv being the sample
-  standard deviation over the mean of that operation's latencies, all rounds together.
-  An operation with fewer than 2 latency samples has no cv and is left out of stability.
+  in between; p95 over successful answers only, interpolated linearly between order
+  statistics (numpy's default). An operation probed with no successful answer scores 0.
+- stability = performance variance over time: per operation, the spread between the highest
+  and the lowest median latency of its time windows. The windows are the deployment's
+  collect rounds when it has two or more, else its successful samples split in arrival
+  order into ``stability_windows`` windows. A spread up to ``stability_floor`` is machine
+  noise and costs nothing; beyond it, points = 100 x max(0, 1 - (spread - floor) /
+  (lowest median + floor)): a median that doubles between windows scores 0. Windows with
+  fewer than ``stability_min_samples`` samples are left out, and so is an operation left
+  with fewer than two windows.
 - score = weighted mean of the components (default 40/40/20), rounded to one decimal; band
   and verdict are decided on that rounded number, the one reports show.
+- verdict: ``fail`` when a key check failed, when the score is under ``fail_below`` or when
+  nothing was measured (and, in :mod:`.analysis`, on a latency regression against the
+  previous deployment); ``warn`` when any other gate item failed or the band is fair or
+  poor; ``pass`` otherwise.
 
 A component with nothing to measure (no latency at all, say) is reported as None and its
 weight is spread over the measured ones, so a missing measurement neither earns nor costs
@@ -19,6 +31,7 @@ points; a run where nothing at all was measured scores 0 and fails.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import statistics
@@ -32,10 +45,11 @@ from pytest_deploycheck.core.families import FAMILIES
 from pytest_deploycheck.core.stats import percentile
 from pytest_deploycheck.core.units import parse_duration, parse_percent
 
-from .results import OperationSamples, RunResult
+from .results import FailedItem, OperationSamples, RunResult
 
 __all__ = [
     "CHECK_FAMILIES",
+    "DEFAULT_KEY_CHECKS",
     "DEFAULT_SETTINGS",
     "Band",
     "Components",
@@ -46,18 +60,23 @@ __all__ = [
     "Verdict",
     "Weights",
     "band_for",
-    "coefficient_of_variation",
+    "fail_on_regressions",
     "performance_points",
     "score_run",
+    "split_windows",
     "stability_points",
+    "window_medians",
 ]
 
 # Families whose failure may fail the verdict (``scoring.key_checks``).
 CHECK_FAMILIES = tuple(FAMILIES)
+# The seed's key checks: is it up, does every operation answer, do the user journeys work.
+DEFAULT_KEY_CHECKS = ("health", "availability", "smoke")
 
 
 class Band(StrEnum):
-    """Where a score falls: 90-100 excellent, 70-89 good, 50-69 fair, 0-49 poor."""
+    """Where a score falls, in the seed's words: 90-100 excellent, 70-89 good, 50-69 fair,
+    0-49 poor."""
 
     EXCELLENT = "excellent"
     GOOD = "good"
@@ -66,20 +85,26 @@ class Band(StrEnum):
 
     @property
     def advice(self) -> str:
-        """A few words for the reader."""
+        """What the band tells the reader to do."""
         return {
-            Band.EXCELLENT: "ship it",
-            Band.GOOD: "healthy",
-            Band.FAIR: "watch it",
+            Band.EXCELLENT: "production-ready",
+            Band.GOOD: "monitor closely",
+            Band.FAIR: "issues detected",
             Band.POOR: "consider rollback",
         }[self]
 
 
 class Verdict(StrEnum):
-    """Whether the gate lets the deployment through."""
+    """Whether the gate lets the deployment through (Keptn's pass / warning / fail)."""
 
     PASS = "pass"  # noqa: S105 (a verdict, not a password)
+    WARN = "warn"
     FAIL = "fail"
+
+    def at_least(self, other: Verdict) -> bool:
+        """True when this verdict is as bad as ``other`` or worse."""
+        order = (Verdict.PASS, Verdict.WARN, Verdict.FAIL)
+        return order.index(self) >= order.index(other)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +131,21 @@ class ScoringSettings:
     weights: Weights = field(default_factory=Weights)
     thresholds: Thresholds = field(default_factory=Thresholds)
     operations: Mapping[str, Thresholds] = field(default_factory=dict)
-    cv_max: float = 1.0
-    # the coefficient of variation of two samples says nothing: a phase2 run's health probe
-    # and its availability probe would make a "stability" out of one cold connection
+    stability_windows: int = 3
+    # a window's median of fewer samples is one slow request, not a trend
     stability_min_samples: int = 3
+    # under this spread between window medians a change is the machine, not the service: a
+    # loaded 2-core CI runner moves the median of a 5 ms operation by 10 ms and more
+    stability_floor_ms: float = 25.0
     fail_below: float = 50.0
-    key_checks: tuple[str, ...] = ("health",)
+    fail_on_regression: bool = True
+    key_checks: tuple[str, ...] = DEFAULT_KEY_CHECKS
     regression_tolerance: float = 0.10
     regression_p: float = 0.01
-    # a median that grew by less than this is noise however significant: at a few
-    # milliseconds, load on the machine moves medians by double-digit percentages
-    regression_min_ms: float = 2.0
+    # a median that grew by less than this is noise however significant: a loaded CI runner
+    # moves the median of a fast operation by more than 10 ms between two runs, and since a
+    # regression fails the verdict, noise must never pass for one
+    regression_min_ms: float = 25.0
 
     def thresholds_for(self, label: str) -> Thresholds:
         """The thresholds of operation ``label``: its override, else the global ones."""
@@ -143,14 +172,20 @@ class OperationScore:
     p95_ms: float | None
     thresholds: Thresholds
     performance: float | None
-    cv: float | None
+    window_medians_ms: tuple[float, ...]
     stability: float | None
     failures: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when the operation was probed and every probe answered."""
+        """True when the operation was probed and every probe succeeded."""
         return self.probes > 0 and self.failed_probes == 0
+
+    @property
+    def spread_ms(self) -> float | None:
+        """Highest minus lowest window median; None with fewer than two windows."""
+        medians = self.window_medians_ms
+        return max(medians) - min(medians) if len(medians) >= 2 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +206,12 @@ class Components:
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """The score of a run, with everything needed to explain it."""
+    """The score of a run, with everything needed to explain it.
+
+    ``reasons`` say why the verdict is not pass (and what the score left out);
+    ``failed_items`` are the gate items that failed, which every report lists under the
+    verdict.
+    """
 
     components: Components
     score: float
@@ -179,24 +219,28 @@ class Score:
     verdict: Verdict
     reasons: tuple[str, ...]
     operations: tuple[OperationScore, ...]
+    failed_items: tuple[FailedItem, ...] = ()
 
     @property
     def passed(self) -> bool:
-        return self.verdict is Verdict.PASS
+        """True unless the verdict is fail (a warning lets the deployment through)."""
+        return self.verdict is not Verdict.FAIL
 
 
 def score_run(run: RunResult, settings: ScoringSettings = DEFAULT_SETTINGS) -> Score:
     """Score ``run`` (often several runs merged) under ``settings``."""
+    windows = _round_windows(run, settings)
     operations = tuple(
-        _score_operation(run.operations[label], settings) for label in sorted(run.operations)
+        _score_operation(run.operations[label], settings, windows.get(label))
+        for label in sorted(run.operations)
     )
     probed = [op for op in operations if op.probes > 0]
-    reasons: list[str] = []
+    notes: list[str] = []
 
     availability: float | None
     if run.health_ok is False:
         availability = 0.0
-        reasons.append("health check failed, so availability counts as 0")
+        notes.append("health check failed, so availability counts as 0")
     elif probed:
         availability = 100.0 * sum(op.ok for op in probed) / len(probed)
     elif run.health_ok:
@@ -218,36 +262,67 @@ def score_run(run: RunResult, settings: ScoringSettings = DEFAULT_SETTINGS) -> S
     ]
     for name, value in components.as_dict().items():
         if value is None and measured:
-            reasons.append(f"{name} was not measured; its weight goes to the other components")
+            notes.append(f"{name} was not measured; its weight goes to the other components")
     if measured:
         raw = sum(value * weight for value, weight in measured) / sum(w for _, w in measured)
     else:
         raw = 0.0
-        reasons.append("nothing was measured: no operation was probed and no health check ran")
     # Clamp away float noise so 100.00000000000001 never escapes the 0..100 range.
     score = round(min(100.0, max(0.0, raw)), 1)
-
-    failed_key_checks = [
-        family for family in run.key_checks_failed if family in settings.key_checks
-    ]
-    if (
-        run.health_ok is False
-        and "health" in settings.key_checks
-        and "health" not in failed_key_checks
-    ):
-        failed_key_checks.insert(0, "health")
-    failing = bool(failed_key_checks) or score < settings.fail_below or not measured
-    reasons.extend(f"key check failed: {family}" for family in failed_key_checks)
-    if score < settings.fail_below and measured:
-        reasons.append(f"score {score:.1f} is below scoring.fail_below ({settings.fail_below:g})")
+    band = band_for(score)
+    verdict, reasons = _verdict(run, score, band, bool(measured), settings)
     return Score(
         components=components,
         score=score,
-        band=band_for(score),
-        verdict=Verdict.FAIL if failing else Verdict.PASS,
-        reasons=tuple(reasons),
+        band=band,
+        verdict=verdict,
+        reasons=(*reasons, *notes),
         operations=operations,
+        failed_items=tuple(run.failed_items),
     )
+
+
+def fail_on_regressions(
+    score: Score, regressions: Sequence[str], settings: ScoringSettings = DEFAULT_SETTINGS
+) -> Score:
+    """``score`` with its verdict failed by latency regressions against the previous
+    deployment (the labels in ``regressions``), when ``scoring.fail_on_regression`` is on."""
+    if not regressions or not settings.fail_on_regression:
+        return score
+    shown = ", ".join(regressions[:5]) + (
+        f" and {len(regressions) - 5} more" if len(regressions) > 5 else ""
+    )
+    reason = f"latency regression against the previous deployment: {shown}"
+    return dataclasses.replace(score, verdict=Verdict.FAIL, reasons=(reason, *score.reasons))
+
+
+def _verdict(
+    run: RunResult, score: float, band: Band, measured: bool, settings: ScoringSettings
+) -> tuple[Verdict, list[str]]:
+    """The verdict and its reasons, the failing ones first."""
+    failing: list[str] = []
+    warning: list[str] = []
+    failed_families = list(run.key_checks_failed)
+    failed_families.extend(item.family for item in run.failed_items)
+    if run.health_ok is False:
+        failed_families.insert(0, "health")
+    key_failures = [f for f in dict.fromkeys(failed_families) if f in settings.key_checks]
+    failing.extend(f"key check failed: {family}" for family in key_failures)
+    if not measured:
+        failing.append("nothing was measured: no operation was probed and no health check ran")
+    elif score < settings.fail_below:
+        failing.append(f"score {score:.1f} is below scoring.fail_below ({settings.fail_below:g})")
+    others = [item for item in run.failed_items if item.family not in settings.key_checks]
+    if others:
+        families = ", ".join(dict.fromkeys(item.family for item in others))
+        warning.append(f"{len(others)} other gate item(s) failed ({families})")
+    if band in (Band.FAIR, Band.POOR) and measured and score >= settings.fail_below:
+        warning.append(f"the score is {band.value} ({band.advice})")
+    if failing:
+        return Verdict.FAIL, failing + warning
+    if warning:
+        return Verdict.WARN, warning
+    return Verdict.PASS, []
 
 
 def band_for(score: float) -> Band:
@@ -271,31 +346,65 @@ def performance_points(p95_ms: float, thresholds: Thresholds) -> float:
     return 100.0 * (thresholds.max_ms - p95_ms) / span
 
 
-def coefficient_of_variation(values: Sequence[float]) -> float | None:
-    """Sample standard deviation over the mean; None under 2 values, 0 when all are 0."""
-    count = len(values)
-    if count < 2:
+def split_windows(latencies: Sequence[float], count: int) -> list[list[float]]:
+    """``latencies`` cut in arrival order into ``count`` windows of (nearly) equal size."""
+    size, extra = divmod(len(latencies), count)
+    windows: list[list[float]] = []
+    start = 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        windows.append(list(latencies[start:end]))
+        start = end
+    return windows
+
+
+def window_medians(windows: Sequence[Sequence[float]], min_samples: int) -> tuple[float, ...]:
+    """The median of each window holding at least ``min_samples`` latencies."""
+    return tuple(statistics.median(w) for w in windows if len(w) >= max(1, min_samples))
+
+
+def stability_points(medians: Sequence[float], floor_ms: float) -> float | None:
+    """100 x max(0, 1 - (spread - floor) / (lowest median + floor)), 100 within the floor;
+    None with fewer than two medians."""
+    if len(medians) < 2:
         return None
-    mean = math.fsum(values) / count
-    if mean == 0:
-        return 0.0
-    # Two passes in floats: statistics.stdev is exact but 50x slower, and a report scores
-    # 10 deployments of 50 operations.
-    variance = math.fsum((value - mean) ** 2 for value in values) / (count - 1)
-    return math.sqrt(variance) / mean
+    low = min(medians)
+    excess = max(medians) - low - floor_ms
+    if excess <= 0:
+        return 100.0
+    return 100.0 * max(0.0, 1.0 - excess / (low + floor_ms))
 
 
-def stability_points(cv: float, cv_max: float) -> float:
-    """100 x max(0, 1 - cv / cv_max)."""
-    return 100.0 * max(0.0, 1.0 - cv / cv_max)
+def _round_windows(run: RunResult, settings: ScoringSettings) -> dict[str, list[list[float]]]:
+    """Per operation, its latencies in each collect round, when there are two rounds or more."""
+    if len(run.rounds) < 2:
+        return {}
+    windows: dict[str, list[list[float]]] = {}
+    for number in sorted(run.rounds):
+        for label, latencies in run.rounds[number].items():
+            windows.setdefault(label, []).append(latencies)
+    return windows
 
 
-def _score_operation(samples: OperationSamples, settings: ScoringSettings) -> OperationScore:
+def _score_operation(
+    samples: OperationSamples,
+    settings: ScoringSettings,
+    rounds: list[list[float]] | None,
+) -> OperationScore:
     latencies = samples.latencies_ms
     thresholds = settings.thresholds_for(samples.label)
     p50 = percentile(latencies, 50) if latencies else None
     p95 = percentile(latencies, 95) if latencies else None
-    cv = coefficient_of_variation(latencies)
+    succeeded = samples.outcomes.count(True)
+    performance: float | None
+    if p95 is not None and succeeded:
+        performance = performance_points(p95, thresholds)
+    elif samples.probes:
+        performance = 0.0 if not succeeded else None  # probed, and nothing succeeded
+    else:
+        performance = None
+    windows = rounds if rounds is not None else split_windows(latencies, settings.stability_windows)
+    medians = window_medians(windows, settings.stability_min_samples)
     return OperationScore(
         label=samples.label,
         probes=samples.probes,
@@ -304,13 +413,9 @@ def _score_operation(samples: OperationSamples, settings: ScoringSettings) -> Op
         p50_ms=p50,
         p95_ms=p95,
         thresholds=thresholds,
-        performance=None if p95 is None else performance_points(p95, thresholds),
-        cv=cv,
-        stability=(
-            None
-            if cv is None or len(latencies) < settings.stability_min_samples
-            else stability_points(cv, settings.cv_max)
-        ),
+        performance=performance,
+        window_medians_ms=medians,
+        stability=stability_points(medians, settings.stability_floor_ms),
         failures=tuple(dict.fromkeys(samples.failures))[:5],
     )
 
@@ -324,14 +429,25 @@ _KEYS = (
     "weights",
     "thresholds",
     "operations",
-    "cv_max",
+    "stability_windows",
     "stability_min_samples",
+    "stability_floor",
     "fail_below",
+    "fail_on_regression",
     "key_checks",
     "regression_tolerance",
     "regression_p",
     "regression_min",
 )
+
+
+# Keys of earlier versions, and what to do instead.
+_RETIRED = {
+    "cv_max": (
+        "is no longer used: stability is now the spread of the median latency between time "
+        "windows; remove it (and tune scoring.stability_floor or scoring.stability_windows)"
+    ),
+}
 
 
 class _SettingsParser:
@@ -343,7 +459,9 @@ class _SettingsParser:
 
     def parse(self) -> ScoringSettings:
         for key in self.section:
-            if key not in _KEYS:
+            if key in _RETIRED:
+                self.problem(f"scoring.{key}", _RETIRED[key])
+            elif key not in _KEYS:
                 self.problem(f"scoring.{key}", "is not a known key" + _suggest(key, _KEYS))
         weights = self.weights(self.section.get("weights", {}))
         known = len(self.problems)
@@ -361,16 +479,18 @@ class _SettingsParser:
             weights=weights,
             thresholds=thresholds,
             operations=operations,
-            cv_max=self.number("cv_max", 1.0, low=0.0, low_open=True),
-            stability_min_samples=int(
-                self.number("stability_min_samples", 3, low=2.0, high=1000.0)
+            stability_windows=int(self.integer("stability_windows", 3, low=2, high=100)),
+            stability_min_samples=int(self.integer("stability_min_samples", 3, low=1, high=1000)),
+            stability_floor_ms=self.duration_ms(
+                "scoring.stability_floor", self.section.get("stability_floor"), 25.0
             ),
             fail_below=self.number("fail_below", 50.0, low=0.0, high=100.0),
+            fail_on_regression=self.flag("fail_on_regression", True),
             key_checks=self.key_checks(),
             regression_tolerance=self.percent("regression_tolerance", 0.10),
             regression_p=self.number("regression_p", 0.01, low=0.0, high=1.0, low_open=True),
             regression_min_ms=self.duration_ms(
-                "scoring.regression_min", self.section.get("regression_min"), 2.0
+                "scoring.regression_min", self.section.get("regression_min"), 25.0
             ),
         )
         if self.problems:
@@ -443,6 +563,7 @@ class _SettingsParser:
     ) -> float:
         value = self.section.get(key, default)
         bad = isinstance(value, bool) or not isinstance(value, int | float)
+        bad = bad or not math.isfinite(value)
         if not bad:
             bad = value <= low if low_open else value < low
             bad = bad or (high is not None and value > high)
@@ -452,6 +573,22 @@ class _SettingsParser:
             self.problem(f"scoring.{key}", f"must be a number {lower}{upper} (got {value!r})")
             return default
         return float(value)
+
+    def integer(self, key: str, default: int, *, low: int, high: int) -> int:
+        value = self.section.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.problem(
+                f"scoring.{key}", f"must be a whole number from {low} to {high} (got {value!r})"
+            )
+            return default
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.section.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(f"scoring.{key}", f"must be true or false (got {value!r})")
+            return default
+        return value
 
     def percent(self, key: str, default: float) -> float:
         value = self.section.get(key)
@@ -470,10 +607,10 @@ class _SettingsParser:
         return fraction
 
     def key_checks(self) -> tuple[str, ...]:
-        value = self.section.get("key_checks", ["health"])
+        value = self.section.get("key_checks", list(DEFAULT_KEY_CHECKS))
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             self.problem("scoring.key_checks", f"must be a list of check names (got {value!r})")
-            return ("health",)
+            return DEFAULT_KEY_CHECKS
         for item in value:
             if item not in CHECK_FAMILIES:
                 self.problem(

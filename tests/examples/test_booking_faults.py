@@ -146,6 +146,27 @@ def broke_unhealthy(client: TestClient) -> bool:
     return response.status_code == 503 and bool(response.json()["database"] == "ok")
 
 
+def broke_flaky(client: TestClient) -> bool:
+    statuses = [client.get("/providers").status_code for _ in range(40)]
+    assert all(client.get("/health").status_code == 200 for _ in range(10))
+    failed = statuses.count(500)
+    assert set(statuses) <= {200, 500}
+    return 0 < failed < 40  # some of them, not all
+
+
+def broke_jitter(client: TestClient, sleeps: list[float]) -> bool:
+    for _ in range(5):
+        assert client.get("/providers").status_code == 200
+    return len(sleeps) == 5 and all(0.0 <= s <= 0.4 for s in sleeps) and len(set(sleeps)) == 5
+
+
+def broke_degrade(client: TestClient, sleeps: list[float]) -> bool:
+    for _ in range(3):
+        assert client.get(f"/providers/{ADA}").status_code == 200
+        client.get("/providers")  # other operations do not slow down
+    return sleeps == pytest.approx([0.002, 0.004, 0.006])
+
+
 CHECKS: dict[str, Callable[..., bool]] = {
     "server_error": broke_server_error,
     "slow": broke_slow,
@@ -154,7 +175,12 @@ CHECKS: dict[str, Callable[..., bool]] = {
     "lose_created": broke_lose_created,
     "drift": broke_drift,
     "unhealthy": broke_unhealthy,
+    "flaky": broke_flaky,
+    "jitter": broke_jitter,
+    "degrade": broke_degrade,
 }
+# the checks that look at what the service slept
+SLEEPERS = frozenset({"slow", "jitter", "degrade"})
 
 
 def test_every_switch_has_a_check() -> None:
@@ -163,7 +189,7 @@ def test_every_switch_has_a_check() -> None:
 
 def run_check(name: str, app: FastAPI, sleeps: list[float]) -> bool:
     client = TestClient(app)
-    return CHECKS[name](client, sleeps) if name == "slow" else CHECKS[name](client)
+    return CHECKS[name](client, sleeps) if name in SLEEPERS else CHECKS[name](client)
 
 
 def build(sleeps: list[float], **fields: Any) -> FastAPI:

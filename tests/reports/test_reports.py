@@ -23,9 +23,11 @@ from pytest_deploycheck.reports import (
 )
 from pytest_deploycheck.reports.charts import latency_chart, nice_ceiling, trend_chart
 from pytest_deploycheck.reports.formatting import clean, format_ms, format_p_value
+from pytest_deploycheck.reports.html import render_summary_fragment
 from pytest_deploycheck.score.analysis import Analysis, analyse, score_deployment
 from pytest_deploycheck.score.history import Deployment
-from pytest_deploycheck.score.results import RunResult
+from pytest_deploycheck.score.results import FailedItem, RunResult
+from pytest_deploycheck.score.scoring import Verdict
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 SECRET = "s3cr3t-token-value"
@@ -36,9 +38,15 @@ def redact(text: str) -> str:
     return text.replace(SECRET, "***")
 
 
-def build_analysis(deployments: int = 10, *, regression: bool = True) -> Analysis:
+FAILED_NODE = "deployment-config.json::phase3::contract[POST /appointments]"
+
+
+def build_analysis(
+    deployments: int = 10, *, regression: bool = True, failed_item: bool = True
+) -> Analysis:
     """``deployments`` scored deployments, newest last; the newest has a slower GET /b, a
-    failing POST with a hostile failure message, and a hostile label."""
+    failing POST with a hostile failure message, a failed contract item, and a hostile
+    label."""
     scored = []
     for index in range(deployments):
         newest = index == deployments - 1
@@ -52,6 +60,8 @@ def build_analysis(deployments: int = 10, *, regression: bool = True) -> Analysi
             run.record("GET /<img src=x onerror=alert(1)>", True, 50 + jitter)
             ok = not (newest and probe < 3)
             run.record("POST /appointments", ok, 150 + jitter, None if ok else HOSTILE)
+        if newest and failed_item:
+            run.fail_item(FailedItem(FAILED_NODE, "contract", "contract-status", HOSTILE))
         deployment = Deployment(
             deploy_id,
             T0 + timedelta(hours=index),
@@ -155,6 +165,54 @@ def test_markdown_escapes_what_came_from_outside(analysis: Analysis) -> None:
     assert "\x1b" not in text
 
 
+def test_a_run_with_failed_items_names_them_under_the_verdict_in_every_report() -> None:
+    warned = build_analysis(3, regression=False)
+    assert warned.score.verdict is Verdict.WARN
+    assert warned.score.reasons[0] == "1 other gate item(s) failed (contract)"
+    summary = render_summary(warned.score, warned.comparison, redact=redact)
+    assert "verdict WARN" in summary.splitlines()[0]
+    assert f"  failed: {FAILED_NODE} [contract-status] <script>" in summary
+    terminal = render_terminal(warned, redact=redact, width=200)
+    assert " WARN " in terminal
+    assert "Failed items" in terminal
+    assert FAILED_NODE in terminal
+    markdown = render_markdown(warned, redact=redact)
+    assert markdown.startswith("## \u26a0\ufe0f Deployment ")
+    assert "warn" in markdown.splitlines()[0]
+    assert "### Failed items" in markdown
+    assert "contract\\-status" in markdown
+    document = analysis_to_dict(warned, redact=redact)
+    assert document["score"]["verdict"] == "warn"
+    assert document["failed_items"] == [
+        {
+            "node_id": FAILED_NODE,
+            "family": "contract",
+            "rule": "contract-status",
+            "message": clean(HOSTILE, redact),
+        }
+    ]
+    page = render_html(warned, redact=redact)
+    assert "Failed items" in page
+    assert "verdict-warn" in page
+    assert "<script>alert" not in page
+    fragment = render_summary_fragment(warned, redact=redact)
+    assert FAILED_NODE in fragment
+    assert "darkorange" in fragment
+    for text in (summary, terminal, markdown, json.dumps(document), page, fragment):
+        assert SECRET not in text
+
+
+def test_a_regression_fails_the_verdict_in_the_headline(analysis: Analysis) -> None:
+    assert analysis.score.verdict is Verdict.FAIL
+    assert analysis.score.reasons[0] == (
+        "latency regression against the previous deployment: GET /b"
+    )
+    assert analysis.trend.points[-1].verdict is Verdict.FAIL  # the trend agrees
+    passed = build_analysis(3, regression=False, failed_item=False)
+    assert passed.score.verdict is Verdict.PASS  # 3 of 20 POSTs failed, no item did
+    assert passed.score.band.advice == "production-ready"
+
+
 # -- JSON ------------------------------------------------------------------------------------------
 
 
@@ -169,7 +227,7 @@ def test_the_json_report_matches_its_published_schema(analysis: Analysis) -> Non
     Draft202012Validator.check_schema(report_schema())
     errors = list(Draft202012Validator(report_schema()).iter_errors(document))
     assert errors == []
-    assert document["schema_version"] == JSON_SCHEMA_VERSION == 1
+    assert document["schema_version"] == JSON_SCHEMA_VERSION == 2
     assert document["comparison"]["regressions"] == ["GET /b"]
     assert document["score"]["score"] == analysis.score.score
     assert [p["deploy_id"] for p in document["trend"]["points"]] == [
@@ -185,6 +243,7 @@ def test_the_json_report_is_stable(analysis: Analysis) -> None:
         "schema_version",
         "deployment",
         "score",
+        "failed_items",
         "operations",
         "worst_operations",
         "comparison",

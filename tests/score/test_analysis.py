@@ -73,7 +73,10 @@ def test_a_significant_change_within_the_tolerance_is_not_a_regression() -> None
     result = compare_latencies("GET /a", current, previous)
     assert result.change is Change.UNCHANGED
     loose = compare_latencies(
-        "GET /a", current, previous, ScoringSettings(regression_tolerance=0.02)
+        "GET /a",
+        current,
+        previous,
+        ScoringSettings(regression_tolerance=0.02, regression_min_ms=2.0),
     )
     assert loose.change is Change.REGRESSION
 
@@ -81,7 +84,7 @@ def test_a_significant_change_within_the_tolerance_is_not_a_regression() -> None
 def test_a_large_but_insignificant_change_is_not_a_regression() -> None:
     current = [100.0, 400.0, 90.0, 500.0, 95.0, 130.0]  # median 115 against 101
     previous = [100.0, 105.0, 98.0, 350.0, 102.0, 99.0]
-    result = compare_latencies("GET /a", current, previous)
+    result = compare_latencies("GET /a", current, previous, ScoringSettings(regression_min_ms=2.0))
     assert result.median_change == pytest.approx((115 - 101) / 101)
     assert result.p_value is not None
     assert result.p_value == pytest.approx(

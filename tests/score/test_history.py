@@ -33,7 +33,7 @@ from pytest_deploycheck.score.history import (
 )
 from pytest_deploycheck.score.history import schema as history_schema
 from pytest_deploycheck.score.history import store as history_store
-from pytest_deploycheck.score.results import RunResult
+from pytest_deploycheck.score.results import FailedItem, RunResult
 from pytest_deploycheck.score.scoring import score_run
 from tests.postgres_server import postgres_url  # noqa: F401 (a fixture)
 
@@ -309,17 +309,53 @@ def test_an_older_store_is_upgraded_in_place_keeping_its_data(
     def add_note_column(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE deploycheck_deployments ADD COLUMN note TEXT"))
 
-    monkeypatch.setattr(history_schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(history_store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(history.UPGRADES, 2, add_note_column)
+    next_version = history.SCHEMA_VERSION + 1
+    monkeypatch.setattr(history_schema, "SCHEMA_VERSION", next_version)
+    monkeypatch.setattr(history_store, "SCHEMA_VERSION", next_version)
+    monkeypatch.setitem(history.UPGRADES, next_version, add_note_column)
     with HistoryStore.open(store_url) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == next_version
         with store.engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("deploycheck_deployments")}
             version = conn.execute(sa.select(history.meta_table.c.value)).scalar_one()
         assert "note" in columns
-        assert version == "2"
+        assert version == str(next_version)
         assert store.load_result("d1").operations["GET /providers"].probes == 5
+
+
+def test_a_store_written_at_schema_version_1_keeps_working(tmp_path: Path) -> None:
+    # the file was written by the version before runs kept their failed items
+    path = tmp_path / "history.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript((ROOT / "tests/fixtures/history/store-v1.sql").read_text())
+    url = f"sqlite:///{path}"
+    with HistoryStore.open(url) as store:
+        assert store.schema_version == history.SCHEMA_VERSION
+        assert [d.id for d in store.deployments()] == ["v1-after", "v1-before"]
+        old = store.load_result("v1-after")
+        assert old.failed_items == []
+        assert old.operations["GET /providers"].probes == 30
+        assert store.runs("v1-after")[0].verdict == "pass"  # as that version judged it
+        # a new run goes in beside the old ones, with its failed items
+        run = make_run("v2")
+        run.fail_item(FailedItem("cfg::phase3::contract[GET /x]", "contract", "r", "broke"))
+        store.save_run(run, score_run(run))
+        assert store.load_result("v2").failed_items == run.failed_items
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        [(version,)] = conn.execute(
+            "SELECT value FROM deploycheck_meta WHERE key = 'schema_version'"
+        ).fetchall()
+    assert version == str(history.SCHEMA_VERSION)
+
+
+def test_failed_items_are_stored_redacted(store_url: str) -> None:
+    with HistoryStore.open(store_url, redact=lambda text: text.replace("s3cret", "***")) as store:
+        run = make_run("d1")
+        run.fail_item(FailedItem("cfg::phase3::smoke[s3cret]", "smoke", "smoke-status", "s3cret!"))
+        store.save_run(run, score_run(run))
+        [item] = store.load_result("d1").failed_items
+    assert (item.node_id, item.family, item.message) == ("cfg::phase3::smoke[***]", "smoke", "***!")
 
 
 # -- opening, URLs and errors ----------------------------------------------------------------
@@ -371,7 +407,7 @@ WRITER = textwrap.dedent(
     import sys
     from datetime import UTC, datetime, timedelta
     from pytest_deploycheck.score.history import HistoryStore
-    from pytest_deploycheck.score.results import RunResult
+    from pytest_deploycheck.score.results import FailedItem, RunResult
 
     url, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     t0 = datetime(2025, 1, 1, tzinfo=UTC)

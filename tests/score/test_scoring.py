@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import statistics
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_deploycheck.core.errors import ConfigError
-from pytest_deploycheck.score.results import OperationSamples, RunResult, merge_runs
+from pytest_deploycheck.score.results import FailedItem, OperationSamples, RunResult, merge_runs
 from pytest_deploycheck.score.scoring import (
     Band,
     ScoringSettings,
@@ -22,10 +23,13 @@ from pytest_deploycheck.score.scoring import (
     Verdict,
     Weights,
     band_for,
-    coefficient_of_variation,
+    fail_on_regressions,
     percentile,
     performance_points,
     score_run,
+    split_windows,
+    stability_points,
+    window_medians,
 )
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -44,11 +48,20 @@ def run_of(
 # -- the definition ---------------------------------------------------------------------------
 
 
+def steady(count: int = 9, latency: float = 100.0) -> tuple[list[bool], list[float]]:
+    """``count`` successful probes all taking ``latency`` ms."""
+    return [True] * count, [latency] * count
+
+
+def failed_item(family: str, node: str = "cfg::phase3::x") -> FailedItem:
+    return FailedItem(node, family, f"{family}-rule", "it broke")
+
+
 def test_a_worked_example_matches_the_definition() -> None:
     run = run_of(
         {
-            # all answered; p95 under target: 100 performance; cv 0: 100 stability
-            "GET /a": ([True] * 4, [100.0, 100.0, 100.0, 100.0]),
+            # all succeeded; p95 under target: 100 performance; flat windows: 100 stability
+            "GET /a": steady(),
             # one probe failed; p95 1150 ms: half-way between 300 ms and 2 s
             "GET /b": ([True, False, True], [1150.0, 1150.0]),
         }
@@ -57,44 +70,86 @@ def test_a_worked_example_matches_the_definition() -> None:
 
     assert score.components.availability == 50.0
     assert score.components.performance == pytest.approx(75.0)
-    assert score.components.stability == 100.0
+    assert score.components.stability == 100.0  # GET /b has too few samples to count
     assert score.score == round((40 * 50 + 40 * 75 + 20 * 100) / 100, 1) == 70.0
     assert score.band is Band.GOOD
     assert score.verdict is Verdict.PASS
     [a, b] = score.operations
     assert (a.label, a.ok, b.ok, b.failed_probes) == ("GET /a", True, False, 1)
     assert b.performance == pytest.approx(50.0)
+    assert (a.window_medians_ms, b.window_medians_ms) == ((100.0, 100.0, 100.0), ())
+
+
+def test_only_successful_answers_have_latency_samples() -> None:
+    samples = OperationSamples("GET /a")
+    samples.record(True, 10.0)
+    samples.record(False, 2.0, "500")  # a fast error says nothing about speed
+    samples.record(False, None, "timeout")
+    assert (samples.outcomes, samples.latencies_ms) == ([True, False, False], [10.0])
+
+
+def test_an_operation_with_no_successful_answer_scores_no_performance() -> None:
+    storm = run_of({"GET /a": ([False] * 50, []), "GET /b": steady()})
+    score = score_run(storm)
+    by_label = {op.label: op for op in score.operations}
+    assert by_label["GET /a"].performance == 0.0
+    assert score.components.performance == 50.0
+    assert score.components.availability == 50.0
 
 
 def test_a_failing_health_check_zeroes_availability_and_fails_the_verdict() -> None:
-    score = score_run(run_of({"GET /a": ([True] * 3, [10.0, 10.0, 10.0])}, health_ok=False))
+    score = score_run(run_of({"GET /a": steady()}, health_ok=False))
     assert score.components.availability == 0.0
     assert score.verdict is Verdict.FAIL
     assert "key check failed: health" in score.reasons
-    # With health no longer a key check, the same run passes on its score (0*40+100*60)/100.
+    # With health no longer a key check, the same run is judged on its score (60, fair).
     lenient = ScoringSettings(key_checks=())
-    assert score_run(run_of({"GET /a": ([True] * 3, [10.0] * 3)}, False), lenient).passed
+    judged = score_run(run_of({"GET /a": steady()}, False), lenient)
+    assert (judged.score, judged.verdict) == (60.0, Verdict.WARN)
+    assert judged.reasons[0] == "the score is fair (issues detected)"
 
 
 def test_a_failed_key_check_fails_whatever_the_score() -> None:
-    run = run_of({"GET /a": ([True] * 3, [10.0, 10.0, 10.0])})
-    run.fail_check("contract")
-    assert score_run(run).verdict is Verdict.PASS  # contract is not a key check by default
-    strict = ScoringSettings(key_checks=("health", "contract"))
-    failed = score_run(run, strict)
+    run = run_of({"GET /a": steady()})
+    run.failed_items.append(failed_item("availability"))
+    failed = score_run(run)
     assert failed.score == 100.0
     assert failed.verdict is Verdict.FAIL
-    assert failed.reasons == ("key check failed: contract",)
+    assert failed.reasons == ("key check failed: availability",)
+    assert failed.failed_items == (failed_item("availability"),)
 
 
-def test_the_verdict_fails_under_fail_below() -> None:
-    slow = run_of({"GET /a": ([True, False, False], [5000.0] * 3)})  # 0 + 0 + stability 100
-    score = score_run(slow)
-    assert score.score == 20.0
+def test_another_failed_item_warns_and_can_be_made_a_key_check() -> None:
+    run = run_of({"GET /a": steady()})
+    run.failed_items.append(failed_item("contract"))
+    run.fail_check("contract")
+    warned = score_run(run)
+    assert (warned.score, warned.verdict) == (100.0, Verdict.WARN)
+    assert warned.reasons == ("1 other gate item(s) failed (contract)",)
+    strict = ScoringSettings(key_checks=("health", "contract"))
+    assert score_run(run, strict).verdict is Verdict.FAIL
+
+
+def test_the_verdict_fails_under_fail_below_and_warns_on_a_fair_or_poor_band() -> None:
+    slow = run_of({"GET /a": ([True, False, False], [5000.0] * 3)})
+    score = score_run(slow)  # availability 0, performance 0, stability not measured
+    assert score.score == 0.0
     assert score.band is Band.POOR
     assert score.verdict is Verdict.FAIL
-    assert "score 20.0 is below scoring.fail_below (50)" in score.reasons
-    assert score_run(slow, ScoringSettings(fail_below=20)).verdict is Verdict.PASS
+    assert "score 0.0 is below scoring.fail_below (50)" in score.reasons
+    lenient = score_run(slow, ScoringSettings(fail_below=0))
+    assert lenient.verdict is Verdict.WARN
+    assert "the score is poor (consider rollback)" in lenient.reasons
+
+
+def test_a_regression_fails_the_verdict_unless_turned_off() -> None:
+    score = score_run(run_of({"GET /a": steady()}))
+    failed = fail_on_regressions(score, ["GET /a"])
+    assert failed.verdict is Verdict.FAIL
+    assert failed.reasons[0] == "latency regression against the previous deployment: GET /a"
+    off = ScoringSettings(fail_on_regression=False)
+    assert fail_on_regressions(score, ["GET /a"], off) is score
+    assert fail_on_regressions(score, []) is score
 
 
 def test_per_operation_thresholds_override_the_global_ones() -> None:
@@ -110,44 +165,78 @@ def test_per_operation_thresholds_override_the_global_ones() -> None:
     assert by_label["GET /fast"].performance == pytest.approx(100 * (1000 - 900) / 900)
 
 
-def test_operations_with_too_few_latency_samples_are_left_out_of_stability() -> None:
-    run = run_of(
-        {
-            "GET /one": ([True], [50.0]),
-            "GET /two": ([True] * 2, [50.0, 500.0]),
-            "GET /many": ([True] * 3, [50.0, 150.0, 100.0]),
-        }
-    )
-    score = score_run(run)
-    by_label = {op.label: op for op in score.operations}
-    assert (by_label["GET /one"].cv, by_label["GET /one"].stability) == (None, None)
-    assert by_label["GET /two"].cv is not None
-    assert by_label["GET /two"].stability is None  # under stability_min_samples (3)
-    many = by_label["GET /many"]
-    assert many.cv == pytest.approx(statistics.stdev([50, 150, 100]) / 100)
-    assert score.components.stability == many.stability
-    loose = score_run(run, ScoringSettings(stability_min_samples=2))
-    assert {op.label: op for op in loose.operations}["GET /two"].stability is not None
+# -- stability: the spread of the median latency between time windows ------------------------
 
 
-def test_stability_uses_every_sample_across_collect_rounds() -> None:
+def stability_of(latencies: list[float], **overrides: Any) -> float | None:
+    run = run_of({"GET /a": ([True] * len(latencies), latencies)})
+    return score_run(run, ScoringSettings(**overrides)).components.stability
+
+
+def test_a_flat_series_is_fully_stable() -> None:
+    assert stability_of([20.0] * 60) == 100.0
+
+
+def test_a_noisy_but_stable_series_is_fully_stable() -> None:
+    # a 5 ms service on a loaded machine: single requests from 3 to 60 ms, the same
+    # distribution all along
+    rng = random.Random(7)
+    noisy = [rng.choice([3.0, 4.0, 5.0, 6.0, 8.0, 15.0, 60.0]) for _ in range(150)]
+    assert stability_of(noisy) == 100.0
+
+
+def test_a_climbing_series_loses_its_stability() -> None:
+    climbing = [10.0 + 2.0 * index for index in range(60)]  # +2 ms per request
+    windows = [statistics.median(climbing[i : i + 20]) for i in (0, 20, 40)]
+    spread = max(windows) - min(windows)
+    expected = 100 * max(0.0, 1 - (spread - 25.0) / (min(windows) + 25.0))
+    assert stability_of(climbing) == pytest.approx(expected)
+    assert stability_of(climbing) == 0.0  # 29 -> 109 ms: the median more than doubled
+
+
+def test_a_stall_loses_its_stability() -> None:
+    stall = [8.0] * 20 + [400.0] * 20 + [8.0] * 20
+    assert stability_of(stall) == 0.0
+    short_hiccup = [8.0] * 29 + [400.0] * 2 + [8.0] * 29  # two slow requests: the median holds
+    assert stability_of(short_hiccup) == 100.0
+
+
+def test_a_spread_within_the_floor_costs_nothing_and_beyond_it_is_linear() -> None:
+    assert stability_points([100.0, 120.0], floor_ms=25.0) == 100.0
+    # 75 ms over the floor above a lowest median of 100 ms: 1 - 75 / 125
+    assert stability_points([100.0, 200.0], floor_ms=25.0) == pytest.approx(40.0)
+    assert stability_points([100.0], floor_ms=25.0) is None
+
+
+def test_windows_split_in_arrival_order_and_small_windows_are_left_out() -> None:
+    assert split_windows([1, 2, 3, 4, 5, 6, 7], 3) == [[1, 2, 3], [4, 5], [6, 7]]
+    assert window_medians([[1.0, 2.0, 3.0], [4.0, 5.0]], min_samples=3) == (2.0,)
+    # six samples in three windows of 2: no window has the 3 samples a median needs
+    assert stability_of([10.0] * 6) is None
+    assert stability_of([10.0] * 6, stability_min_samples=2) == 100.0
+    assert stability_of([10.0] * 6, stability_windows=2) == 100.0
+
+
+def test_collect_rounds_are_the_windows_when_there_are_two_or_more() -> None:
     rounds = []
     for number, latency in enumerate([100.0, 300.0], start=1):
-        rounds.append(run_of({"GET /a": ([True] * 3, [latency] * 3)}))
+        rounds.append(run_of({"GET /a": steady(3, latency)}))
         rounds[-1].round = number
-    # Each round alone is perfectly stable; together they are not.
-    assert all(score_run(r).components.stability == 100.0 for r in rounds)
+    # each round alone is flat; between the rounds the median tripled
+    assert all(score_run(r).components.stability is None for r in rounds)  # 3 samples
     merged = score_run(merge_runs(rounds))
-    cv = statistics.stdev([100.0] * 3 + [300.0] * 3) / 200.0
-    assert merged.components.stability == pytest.approx(100 * (1 - cv))
+    assert merged.operations[0].window_medians_ms == (100.0, 300.0)
+    assert merged.components.stability == pytest.approx(100 * max(0, 1 - 175 / 125))
+    one_round = rounds[0]
+    assert score_run(merge_runs([one_round])).operations[0].window_medians_ms == ()
 
 
 def test_unmeasured_components_hand_their_weight_to_the_others() -> None:
     no_latency = run_of({"GET /a": ([False, False], [])})
     score = score_run(no_latency)
-    assert (score.components.performance, score.components.stability) == (None, None)
-    assert score.score == 0.0
-    assert any("performance was not measured" in reason for reason in score.reasons)
+    assert score.components.stability is None
+    assert score.components.performance == 0.0
+    assert any("stability was not measured" in reason for reason in score.reasons)
     only_health = score_run(run_of({}, health_ok=True))
     assert (only_health.score, only_health.verdict) == (100.0, Verdict.PASS)
 
@@ -155,7 +244,68 @@ def test_unmeasured_components_hand_their_weight_to_the_others() -> None:
 def test_nothing_measured_fails() -> None:
     score = score_run(run_of({}, health_ok=None))
     assert (score.score, score.verdict) == (0.0, Verdict.FAIL)
-    assert score.reasons[-1].startswith("nothing was measured")
+    assert score.reasons[0].startswith("nothing was measured")
+
+
+# -- the verdict, as properties ----------------------------------------------------------------
+
+families = st.sampled_from(["health", "availability", "smoke", "contract", "performance", "drift"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(0, 100),
+    st.floats(0, 100),
+    st.floats(0, 100),
+    st.lists(families, max_size=4),
+    st.sets(families, max_size=3),
+    st.floats(0, 100),
+)
+def test_the_verdict_rules(
+    availability: float,
+    performance: float,
+    stability: float,
+    failed: list[str],
+    key_checks: set[str],
+    fail_below: float,
+) -> None:
+    settings = ScoringSettings(key_checks=tuple(sorted(key_checks)), fail_below=fail_below)
+    run = run_of(
+        {
+            # one operation per component, sized so each lands where asked
+            **{f"GET /up{i}": steady(1, 1.0) for i in range(100) if i < availability},
+            **{f"GET /down{i}": ([False], []) for i in range(100) if i >= availability},
+        },
+        health_ok=None,
+    )
+    for index, family in enumerate(failed):
+        run.failed_items.append(failed_item(family, f"cfg::phase3::item{index}"))
+    score = score_run(run, settings)
+    key_failed = any(family in key_checks for family in failed)
+    below = score.score < fail_below
+    if key_failed or below:
+        assert score.verdict is Verdict.FAIL
+    elif failed or score.band in (Band.FAIR, Band.POOR):
+        assert score.verdict is Verdict.WARN
+    else:
+        assert score.verdict is Verdict.PASS
+    # every verdict other than pass says why, and names what failed
+    assert (score.verdict is Verdict.PASS) == (
+        not any(r for r in score.reasons if "measured" not in r)
+    )
+    assert len(score.failed_items) == len(failed)
+    # a regression only ever makes it worse
+    assert fail_on_regressions(score, ["GET /up0"]).verdict is Verdict.FAIL
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(families, max_size=5), st.lists(families, max_size=3))
+def test_more_failed_items_never_improve_the_verdict(first: list[str], more: list[str]) -> None:
+    run = run_of({"GET /a": steady()})
+    run.failed_items.extend(failed_item(f, f"cfg::a{i}") for i, f in enumerate(first))
+    before = score_run(run).verdict
+    run.failed_items.extend(failed_item(f, f"cfg::b{i}") for i, f in enumerate(more))
+    assert score_run(run).verdict.at_least(before)
 
 
 @pytest.mark.parametrize(
@@ -181,12 +331,6 @@ def test_percentile_agrees_with_numpy(values: list[float], q: float) -> None:
     assert percentile(values, q) == pytest.approx(
         float(np.percentile(values, q)), rel=1e-9, abs=1e-9
     )
-
-
-def test_coefficient_of_variation_edges() -> None:
-    assert coefficient_of_variation([5.0]) is None
-    assert coefficient_of_variation([0.0, 0.0]) == 0.0
-    assert coefficient_of_variation([1.0, 3.0]) == pytest.approx(statistics.stdev([1, 3]) / 2)
 
 
 # -- properties --------------------------------------------------------------------------------
@@ -269,7 +413,7 @@ def test_the_score_lies_between_its_lowest_and_highest_component(
 
 
 def test_a_heavier_weight_pulls_the_score_towards_its_component() -> None:
-    run = run_of({"GET /a": ([True, False, True], [100.0] * 3)})  # availability 0, rest 100
+    run = run_of({"GET /a": ([True, False, True] * 3, [100.0] * 9)})  # availability 0, rest 100
     light = score_run(run, ScoringSettings(weights=Weights(1, 1, 1))).score
     heavy = score_run(run, ScoringSettings(weights=Weights(10, 1, 1))).score
     assert heavy < light
@@ -284,9 +428,12 @@ def test_an_empty_section_gives_the_documented_defaults() -> None:
     assert ScoringSettings.from_config(None) == ScoringSettings(
         weights=Weights(40, 40, 20),
         thresholds=Thresholds(300.0, 2000.0),
-        cv_max=1.0,
+        stability_windows=3,
+        stability_min_samples=3,
+        stability_floor_ms=25.0,
         fail_below=50.0,
-        key_checks=("health",),
+        fail_on_regression=True,
+        key_checks=("health", "availability", "smoke"),
         regression_tolerance=0.10,
         regression_p=0.01,
     )
@@ -298,8 +445,10 @@ def test_the_example_section_parses() -> None:
             "weights": {"availability": 50, "performance": 30, "stability": 20},
             "thresholds": {"target": "250ms", "max": "1.5s"},
             "operations": {"GET /slow": {"target": "1s"}},
-            "cv_max": 0.5,
+            "stability_windows": 4,
+            "stability_floor": "40ms",
             "fail_below": 60,
+            "fail_on_regression": False,
             "key_checks": ["health", "contract"],
             "regression_tolerance": "5%",
             "regression_p": 0.05,
@@ -309,7 +458,9 @@ def test_the_example_section_parses() -> None:
     assert settings.thresholds == Thresholds(250.0, 1500.0)
     assert settings.thresholds_for("GET /slow") == Thresholds(1000.0, 1500.0)
     assert settings.thresholds_for("GET /other") == Thresholds(250.0, 1500.0)
-    assert (settings.cv_max, settings.fail_below, settings.regression_p) == (0.5, 60.0, 0.05)
+    assert (settings.stability_windows, settings.stability_floor_ms) == (4, 40.0)
+    assert (settings.fail_below, settings.regression_p) == (60.0, 0.05)
+    assert settings.fail_on_regression is False
     assert settings.key_checks == ("health", "contract")
     assert settings.regression_tolerance == pytest.approx(0.05)
 
@@ -322,6 +473,7 @@ def test_every_problem_in_the_section_is_reported_at_once() -> None:
                 "thresholds": {"target": "3s", "max": "1s"},
                 "operations": {"GET /x": {"target": "fast"}},
                 "cv_max": 0,
+                "stability_windows": 1,
                 "fail_below": 120,
                 "key_checks": ["helth"],
                 "regression_tolerance": "ten",
@@ -334,11 +486,12 @@ def test_every_problem_in_the_section_is_reported_at_once() -> None:
     assert "scoring.weights.performnce: is not a component; did you mean 'performance'?" in problems
     assert "scoring.thresholds: target (3000ms) must be below max (1000ms)" in problems
     assert "scoring.operations.GET /x.target: expected a duration" in problems
-    assert "scoring.cv_max: must be a number > 0 (got 0)" in problems
+    assert "scoring.cv_max: is no longer used: stability is now the spread" in problems
+    assert "scoring.stability_windows: must be a whole number from 2 to 100 (got 1)" in problems
     assert "scoring.fail_below: must be a number >= 0 and <= 100 (got 120)" in problems
     assert "'helth' is not a check family; did you mean 'health'?" in problems
     assert "scoring.regression_tolerance: expected a percentage" in problems
-    assert len(caught.value.problems) == 9
+    assert len(caught.value.problems) == 10
 
 
 # -- the section's JSON Schema -----------------------------------------------------------------
@@ -364,8 +517,10 @@ def test_the_schema_accepts_the_documented_example_and_rejects_typos() -> None:
         "weights": {"availability": 40, "performance": 40, "stability": 20},
         "thresholds": {"target": "300ms", "max": "2s"},
         "operations": {"GET /slow": {"target": "1s", "max": "5s"}},
-        "cv_max": 1.0,
+        "stability_windows": 3,
+        "stability_floor": "25ms",
         "fail_below": 50,
+        "fail_on_regression": True,
         "key_checks": ["health"],
         "regression_tolerance": "10%",
         "regression_p": 0.01,

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pytest_deploycheck.score.results import ItemCounts, OperationSamples, RunResult
+from pytest_deploycheck.score.results import FailedItem, ItemCounts, OperationSamples, RunResult
 
 from .records import Deployment, StoredRun
 
@@ -69,6 +69,7 @@ def stored_run_from_row(row: sa.RowMapping) -> StoredRun:
         health_ok=row["health_ok"],
         key_checks_failed=json.loads(row["key_checks_failed"]),
         items=ItemCounts.from_dict(json.loads(row["items"])),
+        failed_items=[FailedItem.from_dict(e) for e in json.loads(row["failed_items"] or "[]")],
     )
     return StoredRun(
         id=row["id"],
@@ -77,6 +78,16 @@ def stored_run_from_row(row: sa.RowMapping) -> StoredRun:
         band=row["band"],
         verdict=row["verdict"],
         components=json.loads(row["components"]),
+    )
+
+
+def failed_items_value(items: list[FailedItem], redact: Callable[[str], str]) -> str:
+    """The ``failed_items`` column of a run: its failed items as JSON, redacted."""
+    return dumps(
+        [
+            FailedItem(redact(i.node_id), i.family, i.rule, redact(i.message)).to_dict()
+            for i in items
+        ]
     )
 
 

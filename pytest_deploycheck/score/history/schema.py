@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class _UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -70,6 +70,8 @@ runs_table = sa.Table(
     sa.Column("band", sa.String(20)),
     sa.Column("verdict", sa.String(20)),
     sa.Column("components", sa.Text, nullable=False, server_default="{}"),
+    # the gate items that failed in the run: [{"node_id", "family", "rule", "message"}]
+    sa.Column("failed_items", sa.Text, nullable=False, server_default="[]"),
     sa.Index("ix_deploycheck_runs_deployment", "deployment_seq"),
     sqlite_autoincrement=True,
 )
@@ -143,9 +145,17 @@ bundle_sizes_table = sa.Table(
     sa.Column("bytes", sa.BigInteger, nullable=False),
 )
 
+
 # Upgrade steps: UPGRADES[n] takes a store at version n - 1 to version n. Each runs in the
 # transaction that bumps the version, so a failed upgrade leaves the store as it was.
-UPGRADES: dict[int, Callable[[Connection], None]] = {}
+def _add_failed_items(conn: Connection) -> None:
+    """Version 2: runs keep the gate items that failed (existing runs had none recorded)."""
+    conn.execute(
+        sa.text("ALTER TABLE deploycheck_runs ADD COLUMN failed_items TEXT NOT NULL DEFAULT '[]'")
+    )
+
+
+UPGRADES: dict[int, Callable[[Connection], None]] = {2: _add_failed_items}
 
 
 def prepare_schema(conn: Connection) -> int:

@@ -37,6 +37,7 @@ from .records import AlertEvent, AlertState, Deployment, RollbackRecord, StoredR
 from .rows import (
     deployment_from_row,
     dumps,
+    failed_items_value,
     redact_tree,
     sample_row,
     samples_from_row,
@@ -182,6 +183,7 @@ class HistoryStore:
                     "band": None if score is None else score.band.value,
                     "verdict": None if score is None else score.verdict.value,
                     "components": dumps({} if score is None else score.components.as_dict()),
+                    "failed_items": failed_items_value(run.failed_items, self._redact),
                 },
             ).scalar_one()
             if sample_rows:
@@ -195,6 +197,14 @@ class HistoryStore:
             return int(run_id)
 
         return self._write(work)
+
+    def set_verdict(self, run_id: int, verdict: str) -> None:
+        """Record the verdict a run got once compared with the previous deployment."""
+        self._write(
+            lambda conn: conn.execute(
+                sa.update(runs_table).where(runs_table.c.id == run_id), {"verdict": verdict}
+            )
+        )
 
     def deployments(
         self,

@@ -210,6 +210,37 @@ def test_client_errors_are_named_and_do_not_count_as_successes() -> None:
     )
 
 
+def test_a_documented_client_error_is_a_success() -> None:
+    documented = Spec(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/items/{id}": {
+                    "get": {
+                        "parameters": [
+                            {"name": "id", "in": "path", "required": True, "example": 7}
+                        ],
+                        "responses": {
+                            "200": {"description": "ok"},
+                            "404": {"description": "no such item"},
+                            "4XX": {"description": "any other refusal"},
+                        },
+                    }
+                }
+            },
+        }
+    )
+    answers = iter([200, 404, 409, 500])
+    transport = httpx.MockTransport(lambda request: httpx.Response(next(answers)))
+    section = {"samples": 4, "concurrency": 1, "warmup": 0, "thresholds": {}}
+    label = "GET /items/{id}"
+    result = run_performance("http://svc", documented, label, section, transport=transport)
+    # 404 is documented, 409 falls in the documented 4XX range; only the 500 failed
+    assert result.outcomes == [True, True, True, False]
+    assert [f.rule for f in result.findings] == ["performance-errors"]
+
+
 def test_thresholds_are_judged_on_each_percentile() -> None:
     latencies = [float(n) for n in range(1, 101)]
     percentiles, findings = judge_latencies(

@@ -138,7 +138,7 @@ def _health(local: bool) -> Callable[[DeployCheckSession], Outcome]:
         base_url = session.local_base_url() if local else session.base_url()
         section = session.section("health")
         with session.client(base_url) as client:
-            result = check_health(client, section)
+            result = check_health(client, section, redactor=session.redactor)
         label = f"{str(section.get('method', 'GET')).upper()} {section.get('path', '/health')}"
         status = result.status
         latency = result.latency_ms if status is not None else None
@@ -232,7 +232,7 @@ def _plan_drift_and_tls(session: DeployCheckSession) -> Iterator[Check]:
         if not section.get("path") and s.config.spec_served_path:
             section["path"] = s.config.spec_served_path  # spec.served_path says where
         with s.client() as client:
-            return Outcome(findings=check_drift(client, s.spec, section))
+            return Outcome(findings=check_drift(client, s.spec, section, redactor=s.redactor))
 
     def tls(s: DeployCheckSession) -> Outcome:
         from pytest_deploycheck.live.tls import check_tls
@@ -260,6 +260,7 @@ def _contract(label: str, mode: str, local: bool) -> Callable[[DeployCheckSessio
             headers=session.config.headers,
             timeout=session.timeout,
             verify=session.config.verify_tls,
+            secrets=session.config.secrets,
         )
         return _from_contract(result)
 
@@ -300,6 +301,7 @@ def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
                 headers=s.config.headers,
                 timeout=s.timeout,
                 verify=s.config.verify_tls,
+                secrets=s.config.secrets,
             )
             return _from_contract(result)
 

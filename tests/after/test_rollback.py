@@ -392,7 +392,8 @@ def test_a_token_in_the_command_is_masked_in_every_line_shown_and_stored(
 
     dry = run_rollback(session, None, dry_run=True, confirm=lambda _: True)
     shown = dry.describe(redact)
-    masked = shlex.join([sys.executable, "-c", echo, "--token"]) + " ***"
+    # each argument is masked, then the command is quoted as a shell reads it
+    masked = shlex.join([sys.executable, "-c", echo, "--token", "***"])
     assert f"command: {masked}\n" in shown
     assert "env:     CF_API_TOKEN" in shown
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pytest_deploycheck.core.config import operation_problems
+from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.families import PHASES, ROUNDS
 from pytest_deploycheck.core.findings import failures
 
@@ -374,7 +376,16 @@ PLANNERS: list[Planner] = [
 
 
 def plan_checks(session: DeployCheckSession) -> list[Check]:
-    """Every check the config asks for, in phase and round order."""
+    """Every check the config asks for, in phase and round order.
+
+    Raises ConfigError when a setting names an operation the spec lacks (any setting, also
+    those only ``collect`` or ``monitor`` read), listing every one.
+    """
+    config = session.config
+    labels = {operation.label for operation in session.spec.operations}
+    problems = operation_problems(config.raw, labels)
+    if problems:
+        raise ConfigError([str(problem) for problem in problems], source=str(config.path))
     planned: list[Check] = []
     for planner in PLANNERS:
         planned.extend(planner(session))

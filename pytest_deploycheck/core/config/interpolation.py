@@ -117,6 +117,10 @@ def _interpolate_text(
         return text
     reader = _Reader(text, environ, missing)
     value, _ = reader.expand(0, 0)
+    if reader.too_deep:
+        message = f"defaults nest more than {MAX_NESTED_DEFAULTS} deep: use fewer fallbacks"
+        problems.append(Problem(path, message))
+        return text
     if reader.invalid:
         count = reader.invalid
         more = f" (and {count - 1:,} more in this value)" if count > 1 else ""
@@ -144,6 +148,7 @@ class _Reader:
     missing: str | None
     invalid: int = 0
     first_invalid: str = ""
+    too_deep: bool = False
     problems: list[str] = field(default_factory=list)
     used: list[tuple[str, str]] = field(default_factory=list)
 
@@ -183,14 +188,13 @@ class _Reader:
             return self.resolve(variable, found, start, after + 1), after + 1
         # ${NAME:-default}: the default is read (and checked) whether it is used or not
         if depth + 1 > MAX_NESTED_DEFAULTS:
-            fragment = _fragment(self.text, start)
-            self.problems.append(
-                f"defaults nest more than {MAX_NESTED_DEFAULTS} deep in {fragment}: "
-                "use fewer fallbacks"
-            )
+            self.too_deep = True
             return self.text[start:], len(self.text)
         reader = _Reader(self.text, self.environ, self.missing)
         default, end = reader.expand(after + 2, depth + 1)
+        if reader.too_deep:
+            self.too_deep = True
+            return self.text[start:], len(self.text)
         if reader.invalid:
             self.note_invalid(reader.first_invalid, reader.invalid)
         if end is None:

@@ -16,6 +16,7 @@ Aho-Corasick automaton a node per character of every form.
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
 import logging
@@ -36,6 +37,8 @@ __all__ = [
 MASK = "***"
 # Shorter values would mangle ordinary text ("on", "1", "GET") for little protection.
 MIN_SECRET_LENGTH = 4
+# What URL quoting leaves as it is.
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
 # A base64 fragment shorter than this would match ordinary base64 text by chance.
 _MIN_BASE64_FORM = 8
 
@@ -350,15 +353,17 @@ def _apply(text: str, spans: list[tuple[int, int]], limit: int) -> str:
     return "".join(pieces)
 
 
-def _forms(secret: str) -> set[str]:
-    """The forms ``secret`` takes in text: as is, URL-quoted, JSON-escaped and base64."""
-    forms = {
-        secret,
-        quote(secret, safe="", errors="surrogatepass"),
-        quote_plus(secret, errors="surrogatepass"),
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-    }
+@functools.lru_cache(maxsize=32)
+def _forms(secret: str) -> frozenset[str]:
+    """The forms ``secret`` takes in text: as is, URL-quoted, JSON-escaped and base64.
+
+    Cached: the config's validation, the session and each check build redactors for the
+    same few secrets.
+    """
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    if not _URL_SAFE.fullmatch(secret):  # (quoting is slow, and changes nothing here)
+        forms.add(quote(secret, safe="", errors="surrogatepass"))
+        forms.add(quote_plus(secret, errors="surrogatepass"))
     raw = secret.encode("utf-8", errors="surrogatepass")
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         for whole in (raw, b"Bearer " + raw):
@@ -374,4 +379,4 @@ def _forms(secret: str) -> set[str]:
             core = encoded[first:last]
             if len(core) >= _MIN_BASE64_FORM:
                 forms.add(core)
-    return forms
+    return frozenset(forms)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +121,9 @@ def test_a_huge_key_and_value_are_echoed_shortened() -> None:
     assert len(message) < 5_000
 
 
-def test_half_a_million_broken_references_are_one_line_quickly() -> None:
-    started = time.perf_counter()
+def test_half_a_million_broken_references_are_one_line() -> None:
+    # they were 500,000 lines (84 MB); benchmarks/bench_hostile_input.py measures the time
     found = problems(with_changes(spec="${" * 500_000))
-    assert time.perf_counter() - started < 5.0
     assert found == [
         "spec: holds 500,000 '${': a value takes at most 1,000 references; write fewer "
         "(or $${ for a literal '${')"
@@ -139,10 +137,8 @@ def test_many_broken_references_are_counted_in_one_problem() -> None:
 
 def test_a_list_of_problems_shows_the_first_ones_and_how_many_more() -> None:
     unknown = {f"unknown_{index}": index for index in range(5_000)}
-    started = time.perf_counter()
     with pytest.raises(ConfigError) as caught:
         load(json.dumps({**BASE, **unknown}))
-    assert time.perf_counter() - started < 10.0
     lines = str(caught.value).splitlines()
     assert lines[0] == f"{CONFIG}: 5,000 problems:"
     assert len(lines) == MAX_PROBLEMS_LISTED + 2

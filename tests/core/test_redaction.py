@@ -200,22 +200,20 @@ def test_redact_without_secrets_keeps_text_without_urls(text: str) -> None:
 # -- hostile input: long secrets, forms, previews, names, logs ----------------------------------
 
 
-def test_a_one_megabyte_secret_is_masked_fast_and_small() -> None:
-    # a regex compiled from such a secret took 15-22 s and ~700 MB
+def test_a_one_megabyte_secret_is_masked_in_little_memory() -> None:
+    # a regex compiled from such a secret took ~700 MB (and 15-22 s: the time is measured by
+    # benchmarks/bench_hostile_input.py)
     secret = "s" * 500_000 + "t" * 500_000
     tracemalloc.start()
     try:
-        started = time.perf_counter()
         redactor = Redactor([secret])
         text = "before " + secret + " between " + secret[:-1] + " after"
         masked = redactor.redact(text)
-        elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert masked == f"before {MASK} between {secret[:-1]} after"
-    assert elapsed < 3.0
-    assert peak < 100 * 1024 * 1024
+    assert peak < 64 * 1024 * 1024
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ each, naming the key path, the value received (secrets hidden) and what would be
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import os
@@ -17,7 +18,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_deploycheck.core.errors import ConfigError
+from pytest_deploycheck.core.errors import MAX_PROBLEMS_LISTED, ConfigError
 from pytest_deploycheck.core.redaction import Redactor
 
 from .interpolation import interpolate
@@ -219,8 +220,10 @@ def config_from_text(
             problems.append(problem)
     if problems:
         order = _DocumentOrder(interpolation.value)
-        ordered = sorted(problems, key=lambda problem: order.of(problem.path))
-        raise ConfigError([str(problem) for problem in ordered], source=str(path))
+        # only the first ones are listed: they are all that needs ordering
+        first = heapq.nsmallest(MAX_PROBLEMS_LISTED, problems, key=lambda p: order.of(p.path))
+        omitted = len(problems) - len(first)
+        raise ConfigError([str(problem) for problem in first], str(path), omitted)
     return Config(
         raw=interpolation.value,
         root=path.parent.resolve(),

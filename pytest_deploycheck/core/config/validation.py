@@ -164,13 +164,17 @@ class _Explainer:
         schema = _schema_of(error)
         allowed = list(schema.get("properties", {}))
         patterns = list(schema.get("patternProperties", {}))
+        folded = {name.lower(): name for name in allowed}
+        known = set(allowed)
+        matchers = [re.compile(pattern).search for pattern in patterns]
         problems: list[Problem] = []
         for key in _instance(error):
-            if key in allowed or any(re.search(pattern, key) for pattern in patterns):
+            if key in known or any(match(key) for match in matchers):
                 continue
             # past the first few hundred, a list of unknown keys needs no suggestions
             look = len(problems) < _SUGGESTIONS
-            problems.append(Problem((*path, key), f"unknown key{_suggest(key, allowed, look)}"))
+            hint = _suggest(key, allowed, folded if look else None)
+            problems.append(Problem((*path, key), f"unknown key{hint}"))
         return problems
 
     def missing_keys(self, error: ValidationError, path: KeyPath) -> list[Problem]:
@@ -270,13 +274,19 @@ _HANDLERS: dict[str, Callable[[_Explainer, ValidationError, KeyPath], list[Probl
 }
 
 
-def _suggest(key: str, allowed: Sequence[str], look: bool = True) -> str:
+def _suggest(key: str, allowed: Sequence[str], folded: Mapping[str, str] | None) -> str:
+    """`` 'key' -> did you mean 'other'?``, else the valid keys; with ``folded`` (the allowed
+    keys by their lower case) None, only the key: past the first few hundred unknown keys,
+    suggestions cost time and help nobody."""
     shown = printable(repr(shorten(key, MAX_KEY_SHOWN)))
-    folded = {name.lower(): name for name in allowed}
-    match = folded.get(key.lower())
-    if match is None and look and len(key) <= _SUGGEST_LENGTH:
+    if folded is None:
+        return f" {shown}"
+    match = None
+    if len(key) <= _SUGGEST_LENGTH:
         # (a long key resembles no key, and difflib's cost grows with its length)
-        match = next(iter(difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)), None)
+        match = folded.get(key.lower()) or next(
+            iter(difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)), None
+        )
     if match:
         return f" {shown} -> did you mean {match!r}?"
     if allowed:

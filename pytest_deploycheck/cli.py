@@ -75,6 +75,7 @@ def _session(
     ``${VAR}`` (its credentials) need not be set where it runs.
     """
     from pytest_deploycheck.core.config import HISTORY_SECTIONS
+    from pytest_deploycheck.core.redaction import redact_log_records
     from pytest_deploycheck.gate.session import DeployCheckSession
 
     if not config_path.is_file():
@@ -85,6 +86,7 @@ def _session(
     session = DeployCheckSession(
         config_path, base_url, deploy_id, sections=HISTORY_SECTIONS if history_only else None
     )
+    restore_logging = redact_log_records(session.mask)
     try:
         session.config  # noqa: B018 - load and validate now, so errors come before any work
         yield session
@@ -93,6 +95,7 @@ def _session(
         raise DeployCheckError(session.redactor.redact(str(exc))) from None
     finally:
         session.close()
+        restore_logging()
 
 
 def _write(path: str | Path, text: str, *, append: bool = False) -> None:
@@ -216,22 +219,22 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
         session.availability_labels = [
             c.param for c in checks if c.family == "availability" and c.param
         ]
+        redact = session.redactor.redact
         with console.status("starting") as status:
 
             def started(check: Any) -> None:
-                status.update(f"{check.round}: {escape(check.name)}")
+                status.update(f"{check.round}: {escape(redact(check.name))}")
 
             def done(result: CheckResult) -> None:
                 mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
                 console.print(
-                    f"  {mark} {result.check.round} {escape(result.check.name)} "
+                    f"  {mark} {result.check.round} {escape(redact(result.check.name))} "
                     f"[dim]{result.seconds:.2f}s[/]"
                 )
 
             rounds = run_rounds(
                 checks, session, stop_on_failure=not keep_going, on_start=started, on_done=done
             )
-        redact = session.redactor.redact
     table = Table(title="pre-deploy", show_lines=False)
     for column in ("round", "checks", "passed", "failed", "result"):
         table.add_column(column)
@@ -247,7 +250,7 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
     console.print(table)
     problems = [r for rr in rounds for r in rr.results if not r.passed]
     for result in problems:
-        console.print(f"[red]{result.check.round} {escape(result.check.name)}[/]")
+        console.print(f"[red]{result.check.round} {escape(redact(result.check.name))}[/]")
         for finding in result.errors:
             console.print(f"  {redact(str(finding))}", markup=False)
     skipped = [name for name in ROUNDS if name not in {r.name for r in rounds}]
@@ -439,7 +442,7 @@ def history(ctx: click.Context, config_path: Path, limit: int) -> None:
     from rich.table import Table
 
     from pytest_deploycheck.score.analysis import score_deployment
-    from pytest_deploycheck.score.scoring import ScoringSettings, Verdict
+    from pytest_deploycheck.score.scoring import ScoringSettings
 
     with _session(config_path, history_only=True) as session:
         redact = session.redactor.redact

@@ -8,7 +8,7 @@ and pytest-html all see stable, unique names.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -84,17 +84,24 @@ class PhaseCollector(pytest.Collector):
         self.checks = checks
 
     def collect(self) -> Iterator[CheckItem]:
+        # a node id is printed, written to JUnit XML and cached: an operation's path that
+        # holds a secret is masked there too
+        redact = self.config.stash[SESSION_KEY].redactor.redact
         for check in self.checks:
-            yield CheckItem.from_parent(self, name=check.name, check=check, **_node_id(self, check))
+            yield CheckItem.from_parent(
+                self, name=redact(check.name), check=check, **_node_id(self, check, redact)
+            )
 
 
-def _node_id(parent: pytest.Collector, check: Check) -> dict[str, Any]:
+def _node_id(
+    parent: pytest.Collector, check: Check, redact: Callable[[str], str]
+) -> dict[str, Any]:
     """On pytest 9, node ids are structured: ``[param]`` must be set as params, not in the
     name, or ``--lf`` and the cache cannot match an item with its recorded id."""
     structured: Any = getattr(parent, "id", None)
     if check.param is None or not hasattr(structured, "with_params"):
         return {}
-    return {"nodeid": structured.child(check.family).with_params(check.param)}
+    return {"nodeid": structured.child(check.family).with_params(redact(check.param))}
 
 
 class CheckItem(pytest.Item):
@@ -122,7 +129,8 @@ class CheckItem(pytest.Item):
             base_url = state.local_base_url() if check.phase == "phase1" else state.base_url()
             refusal = state.target_refusal(base_url)
             if refusal is not None:
-                raise CheckFailed([Finding("target-unreachable", refusal, location=check.param)])
+                finding = Finding("target-unreachable", refusal, location=check.param)
+                raise CheckFailed([finding.redacted(state.redactor.redact)])
             state.target_suspect = False
         try:
             outcome = check.run(state)
@@ -134,8 +142,9 @@ class CheckItem(pytest.Item):
         self.outcome = outcome
         redact = state.redactor.redact
         if outcome.samples:
+            # user properties reach JUnit XML: labels are masked like node ids
             payload = [
-                [s.label, s.ok, None if s.latency_ms is None else round(s.latency_ms, 3)]
+                [redact(s.label), s.ok, None if s.latency_ms is None else round(s.latency_ms, 3)]
                 for s in outcome.samples
             ]
             self.user_properties.append((SAMPLES_PROPERTY, json.dumps(payload)))
@@ -144,13 +153,14 @@ class CheckItem(pytest.Item):
         errors = failures(outcome.findings)
         notes = [f for f in outcome.findings if f.severity is not Severity.ERROR]
         if notes:
-            self.add_report_section("call", "findings", redact(format_findings(notes)))
+            masked = [finding.redacted(redact) for finding in notes]
+            self.add_report_section("call", "findings", format_findings(masked))
         if errors:
-            redacted = [Finding(f.rule, redact(f.message), f.severity, f.location) for f in errors]
+            redacted = [finding.redacted(redact) for finding in errors]
             first = redacted[0]
             # most messages name their operation already; the location would repeat it
             shown = first.location and first.location not in first.message
-            where = f"{redact(first.location)}: " if shown else ""
+            where = f"{first.location}: " if shown else ""
             line = where + (first.message.splitlines() or [""])[0]
             if len(redacted) > 1:
                 line += f" (and {len(redacted) - 1} more)"
@@ -164,9 +174,11 @@ class CheckItem(pytest.Item):
     ) -> str:
         if isinstance(excinfo.value, CheckFailed):
             return str(excinfo.value)
+        redact = self.session_state.redactor.redact
         if isinstance(excinfo.value, DeployCheckError):
-            return self.session_state.redactor.redact(str(excinfo.value))
-        return str(super().repr_failure(excinfo, style=style))
+            return redact(str(excinfo.value))
+        # a check that crashed: its traceback may quote a request, a URL or a header
+        return redact(str(super().repr_failure(excinfo, style=style)))
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, None, f"{self.check.phase}::{self.name}"

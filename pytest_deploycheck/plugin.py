@@ -15,6 +15,7 @@ import pytest
 from pytest_deploycheck.core.config import Config
 from pytest_deploycheck.core.errors import DeployCheckError
 from pytest_deploycheck.core.families import FAMILIES, PHASES, ROUNDS
+from pytest_deploycheck.core.redaction import redact_log_records
 from pytest_deploycheck.core.spec import Spec
 from pytest_deploycheck.gate.planners import plan_checks
 from pytest_deploycheck.gate.session import DeployCheckSession, shortest_path
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 DEFAULT_CONFIG = "deployment-config.json"
 _ERROR_KEY = pytest.StashKey[DeployCheckError]()
+_LOGS_KEY = pytest.StashKey[Callable[[], None]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,12 +66,15 @@ def pytest_configure(config: pytest.Config) -> None:
     from .scorekeeper import ScoreKeeper
 
     config.pluginmanager.register(GateReporter(config, ScoreKeeper()), "deploycheck-gate")
-    config.stash[SESSION_KEY] = DeployCheckSession(
+    state = DeployCheckSession(
         config_path=shortest_path(path),
         base_url_option=config.getoption("deploycheck_base_url"),
         deploy_id=config.getoption("deploy_id"),
         store_history=not config.getoption("deploycheck_no_history"),
     )
+    config.stash[SESSION_KEY] = state
+    # --log-level=DEBUG shows what httpx, httpcore and schemathesis log: echoed headers too
+    config.stash[_LOGS_KEY] = redact_log_records(state.mask)
 
 
 class GateReporter:
@@ -146,6 +151,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(SESSION_KEY, None)
     if state is not None:
         state.close()
+    restore_logging = config.stash.get(_LOGS_KEY, None)
+    if restore_logging is not None:
+        restore_logging()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ConfigFile | None:

@@ -43,6 +43,9 @@ __all__ = [
 
 DEFAULT_TIMEOUT = "5m"
 _TAIL_CHARS = 4000
+# What run_command keeps of the output: far more than the tail shown, so the tail is cut
+# after masking and a secret that straddles the cut is still recognised whole.
+_OUTPUT_KEPT = 1024 * 1024
 _TAIL_LINES = 20
 _GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL, and for the pipe to drain after
 _EXAMPLE = '"rollback": {"command": ["wrangler", "rollback"]}'
@@ -95,7 +98,7 @@ class RollbackPlan:
         often carries a ``${TOKEN}``.
         """
         lines = [
-            f"command: {_quote(self.argv)}",
+            f"command: {_quote(self.argv, redact)}",
             f"in:      {self.cwd}",
             f"env:     {', '.join(self.env_names) if self.env_names else '(none added)'}",
             f"timeout: {format_duration(self.timeout)}",
@@ -153,18 +156,19 @@ class RollbackOutcome:
             lines.append(f"ROLLBACK FAILED: the command could not be started: {command.error}")
         elif command is not None and command.timed_out:
             lines.append(
-                f"ROLLBACK FAILED: {_quote(self.plan.argv[:1])} did not finish within "
+                f"ROLLBACK FAILED: {_quote(self.plan.argv[:1], redact)} did not finish within "
                 f"{format_duration(self.plan.timeout)} (rollback.timeout) and was stopped"
             )
         elif command is not None and command.exit_code != 0:
             lines.append(
-                f"ROLLBACK FAILED: {_quote(self.plan.argv[:1])} exited with {command.exit_code} "
+                f"ROLLBACK FAILED: {_quote(self.plan.argv[:1], redact)} exited with "
+                f"{command.exit_code} "
                 f"after {format_duration(command.duration_s)}"
             )
         elif command is not None:
             lines.append(
                 f"rollback command succeeded in {format_duration(command.duration_s)}: "
-                f"{_quote(self.plan.argv)}"
+                f"{_quote(self.plan.argv, redact)}"
             )
         if command is not None and command.output.strip() and not self.ok:
             tail = command.output.rstrip().splitlines()[-_TAIL_LINES:]
@@ -227,7 +231,7 @@ def run_command(
         _stop_group(process, signal.SIGKILL)
         process.wait()
         raise
-    text = output.decode("utf-8", errors="replace")[-_TAIL_CHARS:]
+    text = output.decode("utf-8", errors="replace")[-_OUTPUT_KEPT:]
     exit_code = None if timed_out else process.returncode
     return CommandResult(exit_code, text, time.monotonic() - started, timed_out)
 
@@ -285,19 +289,17 @@ def perform_rollback(
                 "refusing to roll back without confirmation: stdin is not a terminal; pass "
                 "--yes to roll back without asking (or --dry-run to see the command)"
             )
-        prompt = f"Roll back now? This runs {redactor.redact(_quote(plan.argv))}"
+        prompt = f"Roll back now? This runs {_quote(plan.argv, redactor.redact)}"
         if not confirm(prompt):
             return RollbackOutcome("cancelled", plan)
     # Secret-looking variables given to the command must not come back through its output.
-    masker = Redactor(
-        [*redactor.secrets, *(v for k, v in settings.env.items() if looks_secret(k))],
-        redactor.header_names,
-    )
+    masker = redactor.with_secrets(v for k, v in settings.env.items() if looks_secret(k))
     started_at = now()
     result = runner(plan.argv, cwd=root, env={**environ, **settings.env}, timeout=settings.timeout)
     result = CommandResult(
         result.exit_code,
-        masker.redact(result.output),
+        # masked, then cut: a cut first could leave the end of a secret at the tail's start
+        masker.redact(result.output)[-_TAIL_CHARS:],
         result.duration_s,
         result.timed_out,
         None if result.error is None else masker.redact(result.error),
@@ -354,7 +356,7 @@ def run_rollback(
 
     def health() -> HealthResult:
         with session.client() as client:
-            return check_health(client, session.section("health"))
+            return check_health(client, session.section("health"), redactor=session.redactor)
 
     return perform_rollback(
         settings,
@@ -374,5 +376,7 @@ def run_rollback(
     )
 
 
-def _quote(argv: Sequence[str]) -> str:
-    return shlex.join(argv)
+def _quote(argv: Sequence[str], redact: Callable[[str], str]) -> str:
+    """``argv`` as a shell would read it, each argument masked before quoting: quoting first
+    would change a secret holding a quote (``'``) into a form no longer recognised."""
+    return shlex.join(redact(argument) for argument in argv)

@@ -19,6 +19,7 @@ Messages say what is wrong and what to do about it, on as many lines as there ar
 from __future__ import annotations
 
 __all__ = [
+    "MAX_PROBLEMS_LISTED",
     "ConfigError",
     "DeployCheckError",
     "HistoryError",
@@ -26,6 +27,7 @@ __all__ = [
     "RollbackError",
     "SpecError",
     "TargetError",
+    "shorten",
 ]
 
 
@@ -33,15 +35,37 @@ class DeployCheckError(Exception):
     """Base class of every error caused by input, configuration or the environment."""
 
 
-class ConfigError(DeployCheckError):
-    """The configuration cannot be used; the message lists every problem, one per line."""
+# How much of a list of problems a message shows: the first ones, then how many more.
+MAX_PROBLEMS_LISTED = 50
+# How long one problem's line may be: a value echoed in it is never shown whole.
+MAX_PROBLEM_LENGTH = 500
 
-    def __init__(self, problems: list[str], source: str = "deployment-config.json") -> None:
+
+def shorten(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters with ``...``: what a message may echo of input."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ConfigError(DeployCheckError):
+    """The configuration cannot be used; the message lists every problem, one per line.
+
+    The first ``MAX_PROBLEMS_LISTED`` are listed, then ``... and N more``; ``omitted``
+    counts problems found but never spelled out (they add to N).
+    """
+
+    def __init__(
+        self, problems: list[str], source: str = "deployment-config.json", omitted: int = 0
+    ) -> None:
         self.problems = problems
-        self.source = source
-        lines = "\n".join(f"  - {problem}" for problem in problems)
-        noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"{source}: {len(problems)} {noun}:\n{lines}")
+        self.source = shorten(source, 200)
+        shown = [f"  - {shorten(problem, MAX_PROBLEM_LENGTH)}" for problem in problems]
+        total = len(problems) + omitted
+        if total > MAX_PROBLEMS_LISTED:
+            shown = shown[:MAX_PROBLEMS_LISTED]
+            shown.append(f"  - ... and {total - len(shown):,} more")
+        noun = "problem" if total == 1 else "problems"
+        lines = "\n".join(shown)
+        super().__init__(f"{self.source}: {total:,} {noun}:\n{lines}")
 
 
 class SpecError(DeployCheckError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -31,6 +31,12 @@ class Finding:
     message: str
     severity: Severity = Severity.ERROR
     location: str | None = None
+
+    def redacted(self, redact: Callable[[str], str]) -> Finding:
+        """A copy with ``redact`` applied to every text field: the location (an operation
+        label, a served path) can quote a secret as well as the message can."""
+        location = None if self.location is None else redact(self.location)
+        return Finding(redact(self.rule), redact(self.message), self.severity, location)
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""

@@ -26,7 +26,8 @@ from urllib.parse import unquote
 
 import yaml
 
-from .errors import SpecError
+from .errors import SpecError, shorten
+from .nesting import too_deep
 
 __all__ = [
     "HTTP_METHODS",
@@ -53,6 +54,8 @@ _WS_CHARS = frozenset(" \t\n\r")
 # may ignore it (RFC 8259), and Spectral, Redocly and swagger-parser do. It holds no newline,
 # so the lines of findings are the same with or without it.
 _ENCODING = "utf-8-sig"
+# Far deeper than any real document, and shallow enough for the code that walks one.
+MAX_SPEC_DEPTH = 256
 
 
 # --- JSON pointers -------------------------------------------------------------------------
@@ -188,6 +191,7 @@ class _Source:
 
 
 def _read_text(path: Path, display: str, referrer: Callable[[], str] | None) -> str:
+    display = shorten(display, 200)
     try:
         return path.read_text(encoding=_ENCODING)
     except FileNotFoundError:
@@ -204,10 +208,27 @@ def _read_text(path: Path, display: str, referrer: Callable[[], str] | None) -> 
         raise SpecError(f"{display}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
     except OSError as exc:
         raise SpecError(f"cannot read spec file {display!r}: {exc.strerror}") from None
+    except ValueError:  # a NUL character in the path
+        raise SpecError(f"spec file {display!r}: a path cannot hold a NUL character") from None
 
 
 def _parse(text: str, display: str, suffix: str) -> tuple[Any, bool, list[tuple[int, str]]]:
     """Parse JSON or YAML text; return (data, was JSON, duplicate YAML keys as (line, key))."""
+    try:
+        parsed = _parse_text(text, display, suffix)
+    except RecursionError:
+        parsed = None  # the parser's own recursion gave out: deeper than any limit below
+    deepest = too_deep(parsed[0], MAX_SPEC_DEPTH) if parsed is not None else []
+    if parsed is None or deepest is not None:
+        where = f" (at {shorten(format_pointer(deepest), 120)})" if deepest else ""
+        raise SpecError(
+            f"{display}: nested more than {MAX_SPEC_DEPTH} levels deep{where}; no OpenAPI "
+            "document goes that deep: flatten it, with $ref to components"
+        )
+    return parsed
+
+
+def _parse_text(text: str, display: str, suffix: str) -> tuple[Any, bool, list[tuple[int, str]]]:
     looks_json = suffix == ".json" or text.lstrip()[:1] in ("{", "[")
     if looks_json:
         try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pytest_deploycheck.core.config import operation_problems
+from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.families import PHASES, ROUNDS
 from pytest_deploycheck.core.findings import failures
 
@@ -138,7 +140,7 @@ def _health(local: bool) -> Callable[[DeployCheckSession], Outcome]:
         base_url = session.local_base_url() if local else session.base_url()
         section = session.section("health")
         with session.client(base_url) as client:
-            result = check_health(client, section)
+            result = check_health(client, section, redactor=session.redactor)
         label = f"{str(section.get('method', 'GET')).upper()} {section.get('path', '/health')}"
         status = result.status
         latency = result.latency_ms if status is not None else None
@@ -232,7 +234,7 @@ def _plan_drift_and_tls(session: DeployCheckSession) -> Iterator[Check]:
         if not section.get("path") and s.config.spec_served_path:
             section["path"] = s.config.spec_served_path  # spec.served_path says where
         with s.client() as client:
-            return Outcome(findings=check_drift(client, s.spec, section))
+            return Outcome(findings=check_drift(client, s.spec, section, redactor=s.redactor))
 
     def tls(s: DeployCheckSession) -> Outcome:
         from pytest_deploycheck.live.tls import check_tls
@@ -260,6 +262,7 @@ def _contract(label: str, mode: str, local: bool) -> Callable[[DeployCheckSessio
             headers=session.config.headers,
             timeout=session.timeout,
             verify=session.config.verify_tls,
+            secrets=session.config.secrets,
         )
         return _from_contract(result)
 
@@ -300,6 +303,7 @@ def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
                 headers=s.config.headers,
                 timeout=s.timeout,
                 verify=s.config.verify_tls,
+                secrets=s.config.secrets,
             )
             return _from_contract(result)
 
@@ -372,7 +376,16 @@ PLANNERS: list[Planner] = [
 
 
 def plan_checks(session: DeployCheckSession) -> list[Check]:
-    """Every check the config asks for, in phase and round order."""
+    """Every check the config asks for, in phase and round order.
+
+    Raises ConfigError when a setting names an operation the spec lacks (any setting, also
+    those only ``collect`` or ``monitor`` read), listing every one.
+    """
+    config = session.config
+    labels = {operation.label for operation in session.spec.operations}
+    problems = operation_problems(config.raw, labels)
+    if problems:
+        raise ConfigError([str(problem) for problem in problems], source=str(config.path))
     planned: list[Check] = []
     for planner in PLANNERS:
         planned.extend(planner(session))

@@ -87,6 +87,16 @@ class DeployCheckSession:
             self._redactor = Redactor(self.config.secrets)
         return self._redactor
 
+    def mask(self, text: str) -> str:
+        """``text`` with this run's secrets masked once the config is loaded, unchanged
+        before (no secret has been read yet). Never loads anything, so log records can go
+        through it at any time."""
+        if self._redactor is None:
+            if self._config is None:
+                return text
+            self._redactor = Redactor(self._config.secrets)
+        return self._redactor.redact(text)
+
     @property
     def deployment_id(self) -> str:
         """``--deploy-id``, else the CI commit variable, else ``git rev-parse HEAD``."""

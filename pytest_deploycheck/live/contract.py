@@ -13,7 +13,7 @@ import copy
 import difflib
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -209,13 +209,15 @@ def run_contract(
     headers: Mapping[str, str] | None = None,
     timeout: float | None = None,
     verify: bool | str = True,
+    secrets: Iterable[str] = (),
 ) -> ContractResult:
     """Run the configured schemathesis phases against one operation of the target.
 
     ``settings`` is the ``contract`` section; ``timeout`` the target's per-request timeout
     (the shorter of it and ``deadline`` applies). In negative mode only invalid input is
     generated and it must be rejected with a 4xx. The run stops after ``max_time`` with a
-    timeout finding, so a target that hangs fails the item in bounded time.
+    timeout finding, so a target that hangs fails the item in bounded time. Header values
+    and ``secrets`` are masked in every finding.
     """
     effective = contract_settings(settings, operation_label, mode)
     seed = _seed(effective)
@@ -223,7 +225,8 @@ def run_contract(
     if schema.find_operation_by_label(operation_label) is None:
         labels = [f"{op.method.upper()} {op.path}" for op in _operations(schema)]
         raise SpecError(_unknown_operation(operation_label, labels, _as_spec(spec)))
-    return _execute(schema.include(name=operation_label), operation_label, effective, seed, headers)
+    operation = schema.include(name=operation_label)
+    return _execute(operation, operation_label, effective, seed, headers, secrets)
 
 
 def run_stateful(
@@ -234,6 +237,7 @@ def run_stateful(
     headers: Mapping[str, str] | None = None,
     timeout: float | None = None,
     verify: bool | str = True,
+    secrets: Iterable[str] = (),
 ) -> ContractResult:
     """Run schemathesis's state machine over the spec's links (and the ones it infers).
 
@@ -246,7 +250,7 @@ def run_stateful(
     excluded = list(settings.get("exclude") or ())
     if excluded:
         schema = schema.exclude(name=excluded)
-    return _execute(schema, "stateful", effective, seed, headers)
+    return _execute(schema, "stateful", effective, seed, headers, secrets)
 
 
 def _seed(settings: ContractSettings) -> int:
@@ -358,13 +362,11 @@ def _execute(
     settings: ContractSettings,
     seed: int,
     headers: Mapping[str, str] | None,
+    secrets: Iterable[str],
 ) -> ContractResult:
     from schemathesis.engine import from_schema
 
-    redactor = Redactor(
-        secrets=(headers or {}).values(),
-        header_names={*DEFAULT_SENSITIVE_HEADERS, *(name.lower() for name in headers or {})},
-    )
+    redactor = Redactor.for_headers(headers or {}, every_value=True).with_secrets(secrets)
     collector = _Collector(label, settings, seed, redactor)
     stream = from_schema(schema).execute()
     timed_out = threading.Event()
@@ -440,7 +442,8 @@ class _Collector:
                     lines.append(_indent(failure.message))
                 response = recorder.find_response(case_id=case_id)
                 if response is not None:
-                    lines.append(f"  Response: {response.status_code}{_preview(response.content)}")
+                    preview = _preview(response.content, self.redactor)
+                    lines.append(f"  Response: {response.status_code}{preview}")
                 lines.append("  Reproduce with:")
                 lines.append(_indent(curl))
                 lines.append(f"  (seed {self.seed})")
@@ -516,9 +519,9 @@ def _indent(text: str, prefix: str = "    ") -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-def _preview(content: bytes | None) -> str:
+def _preview(content: bytes | None, redactor: Redactor) -> str:
     if not content:
         return ", empty body"
-    text = content[:_BODY_PREVIEW].decode("utf-8", errors="replace")
-    more = "..." if len(content) > _BODY_PREVIEW else ""
-    return f", body: {text}{more}"
+    # masked before the cut: a cut through a secret would leave its start unrecognisable
+    text = content.decode("utf-8", errors="replace")
+    return f", body: {redactor.preview(text, _BODY_PREVIEW)}"

@@ -19,7 +19,7 @@ import yaml
 
 from pytest_deploycheck.core.errors import SpecError
 from pytest_deploycheck.core.findings import Finding, Severity
-from pytest_deploycheck.core.redaction import DEFAULT_SENSITIVE_HEADERS, Redactor
+from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import HTTP_METHODS, Spec, resolve_pointer
 
 __all__ = ["DEFAULT_PATHS", "check_drift", "compare_specs", "fetch_served_spec", "normalize"]
@@ -41,28 +41,32 @@ def check_drift(
     headers: Mapping[str, str] | None = None,
     timeout: float = 10.0,
     verify: bool | str = True,
+    redactor: Redactor | None = None,
 ) -> list[Finding]:
     """Compare the spec served by the target (a base URL or a bound client) with the repo's.
 
     A service that serves no spec yields an info finding, or an error with ``required``.
+    Secrets (``redactor``'s, by default the credentials of the headers) are masked in both
+    documents before they are compared, so no finding can quote one, even in part.
     """
     if isinstance(served, httpx.Client):
-        return _check(served, repo_spec, section, headers)
+        masker = redactor or Redactor.for_headers(served.headers.items())
+        return _check(served, repo_spec, section, masker)
     with httpx.Client(
         base_url=served, headers=dict(headers or {}), timeout=timeout, verify=verify
     ) as client:
-        return _check(client, repo_spec, section, headers)
+        masker = redactor or Redactor.for_headers(client.headers.items())
+        return _check(client, repo_spec, section, masker)
 
 
 def _check(
     client: httpx.Client,
     repo_spec: Spec,
     section: Mapping[str, Any],
-    headers: Mapping[str, str] | None,
+    redactor: Redactor,
 ) -> list[Finding]:
     severity = Severity(section.get("severity", "error"))
     paths = [section["path"]] if section.get("path") else list(DEFAULT_PATHS)
-    redactor = Redactor((headers or {}).values(), DEFAULT_SENSITIVE_HEADERS)
     try:
         found = fetch_served_spec(client, paths)
     except httpx.HTTPError as exc:
@@ -83,8 +87,28 @@ def _check(
         )
         return [Finding("drift-not-served", message, Severity.INFO, "drift")]
     path, document = found
-    findings = compare_specs(repo_spec.document, document, served_at=path)
-    return [Finding(f.rule, redactor.redact(f.message), severity, f.location) for f in findings]
+    ours, theirs = repo_spec.document, document
+    if redactor.secrets:
+        # masked first: the differences quote paths and values, shortened to 60 characters
+        ours, theirs = _masked(ours, redactor), _masked(theirs, redactor)
+    findings = compare_specs(ours, theirs, served_at=redactor.redact(path))
+    return [
+        Finding(f.rule, f.message, severity, f.location).redacted(redactor.redact) for f in findings
+    ]
+
+
+def _masked(node: Any, redactor: Redactor) -> Any:
+    """A copy of a JSON document with secrets masked in every key and string."""
+    if isinstance(node, str):
+        return redactor.redact(node)
+    if isinstance(node, Mapping):
+        return {
+            redactor.redact(key) if isinstance(key, str) else key: _masked(item, redactor)
+            for key, item in node.items()
+        }
+    if isinstance(node, list):
+        return [_masked(item, redactor) for item in node]
+    return node
 
 
 def fetch_served_spec(client: httpx.Client, paths: list[str]) -> tuple[str, dict[str, Any]] | None:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from pytest_deploycheck.core.findings import Finding
+from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.units import format_duration, parse_duration
 
 __all__ = ["HealthResult", "check_health", "match_body"]
@@ -29,26 +30,33 @@ class HealthResult:
         return not self.findings
 
 
-def match_body(expected: Any, actual: Any, path: str = "body") -> list[str]:
-    """Where ``actual`` differs from ``expected``; mappings match as subsets."""
+_NO_SECRETS = Redactor(())
+_SNIPPET = 200
+
+
+def match_body(
+    expected: Any, actual: Any, path: str = "body", redactor: Redactor = _NO_SECRETS
+) -> list[str]:
+    """Where ``actual`` differs from ``expected``; mappings match as subsets. Values quoted
+    in a problem are masked by ``redactor`` before they are shortened."""
     if isinstance(expected, Mapping):
         if not isinstance(actual, Mapping):
-            return [f"{path} should be an object, got {_short(actual)}"]
+            return [f"{path} should be an object, got {_short(actual, redactor)}"]
         problems = []
         for key, value in expected.items():
             if key not in actual:
-                problems.append(f"{path}.{key} is missing (expected {_short(value)})")
+                problems.append(f"{path}.{key} is missing (expected {_short(value, redactor)})")
             else:
-                problems.extend(match_body(value, actual[key], f"{path}.{key}"))
+                problems.extend(match_body(value, actual[key], f"{path}.{key}", redactor))
         return problems
     if expected != actual:
-        return [f"{path} is {_short(actual)}, expected {_short(expected)}"]
+        return [f"{path} is {_short(actual, redactor)}, expected {_short(expected, redactor)}"]
     return []
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _short(value: Any, redactor: Redactor, limit: int = 80) -> str:
+    # masked before the cut: a cut through a secret would leave its start unrecognisable
+    return redactor.preview(repr(value), limit)
 
 
 def check_health(
@@ -57,8 +65,15 @@ def check_health(
     *,
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
+    redactor: Redactor | None = None,
 ) -> HealthResult:
-    """Probe the health endpoint, retrying ``retries`` times before reporting a failure."""
+    """Probe the health endpoint, retrying ``retries`` times before reporting a failure.
+
+    What the answer quotes is masked by ``redactor`` (default: the credentials of the
+    client's headers) before it is shortened.
+    """
+    if redactor is None:
+        redactor = Redactor.for_headers(client.headers.items())
     path = str(section.get("path", "/health"))
     method = str(section.get("method", "GET")).upper()
     expect_status = section.get("expect_status", 200)
@@ -70,7 +85,9 @@ def check_health(
     for attempt in range(retries + 1):
         if attempt:
             sleep(delay)
-        result = _attempt(client, method, path, statuses, section.get("body"), max_latency, clock)
+        result = _attempt(
+            client, method, path, statuses, section.get("body"), max_latency, clock, redactor
+        )
         result.attempts = attempt + 1
         if result.ok:
             break
@@ -85,6 +102,7 @@ def _attempt(
     body: Any,
     max_latency: float,
     clock: Callable[[], float],
+    redactor: Redactor,
 ) -> HealthResult:
     where = f"{method} {path}"
     started = clock()
@@ -102,17 +120,18 @@ def _attempt(
     findings = []
     if response.status_code not in statuses:
         expected = " or ".join(str(s) for s in sorted(statuses))
-        snippet = response.text[:200]
+        snippet = redactor.preview(response.text, _SNIPPET)
         message = f"{where} answered {response.status_code}, expected {expected}: {snippet!r}"
         findings.append(Finding("health-status", message, location=where))
     if body is not None:
         try:
             payload = response.json()
         except ValueError:
-            message = f"{where} did not answer JSON: {response.text[:200]!r}"
+            snippet = redactor.preview(response.text, _SNIPPET)
+            message = f"{where} did not answer JSON: {snippet!r}"
             findings.append(Finding("health-body", message, location=where))
         else:
-            for problem in match_body(body, payload):
+            for problem in match_body(body, payload, redactor=redactor):
                 findings.append(Finding("health-body", f"{where}: {problem}", location=where))
     if latency > max_latency * 1000:
         message = (

@@ -22,7 +22,7 @@ import httpx
 
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.findings import Finding, failures
-from pytest_deploycheck.core.redaction import DEFAULT_SENSITIVE_HEADERS, Redactor
+from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import Operation, Spec
 from pytest_deploycheck.core.stats import percentile
 from pytest_deploycheck.core.units import format_duration, parse_duration
@@ -361,10 +361,8 @@ def run_performance(
             "samples were taken"
         )
         findings.append(Finding("performance-timeout", message, location=label))
-    redactor = Redactor((headers or {}).values(), DEFAULT_SENSITIVE_HEADERS)
-    findings = [
-        Finding(f.rule, redactor.redact(f.message), f.severity, f.location) for f in findings
-    ]
+    redactor = Redactor.for_headers(headers or {})
+    findings = [finding.redacted(redactor.redact) for finding in findings]
     return PerformanceResult(
         label=label,
         samples=measurement.samples,

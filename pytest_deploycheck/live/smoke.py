@@ -22,7 +22,7 @@ import httpx
 
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.findings import Finding, failures
-from pytest_deploycheck.core.redaction import DEFAULT_SENSITIVE_HEADERS, Redactor, looks_secret
+from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.units import format_duration, parse_duration
 
 __all__ = [
@@ -47,6 +47,7 @@ _PATH_TOKEN = re.compile(
     re.VERBOSE,
 )
 _BODY_PREVIEW = 300
+_NO_SECRETS = Redactor(())
 _MISSING = object()
 
 
@@ -172,13 +173,20 @@ def _text(value: Any) -> str:
 # -- expectations ------------------------------------------------------------------------------
 
 
-def match_body(expected: Mapping[str, Any], actual: Any, where: str = "$") -> list[str]:
+def match_body(
+    expected: Mapping[str, Any],
+    actual: Any,
+    where: str = "$",
+    redactor: Redactor | None = None,
+) -> list[str]:
     """What in ``actual`` differs from ``expected``, one line per mismatch.
 
     Keys are field names or JSONPath expressions (``$.a.b``); a nested mapping matches as a
     subset; a string starting with ``~`` is a regular expression searched in the value (``~~``
     stands for a literal ``~``); anything else must be equal, with the same JSON type.
+    Values quoted in a problem are masked by ``redactor`` before they are shortened.
     """
+    masker = redactor or _NO_SECRETS
     problems: list[str] = []
     for key, want in expected.items():
         if key.startswith("$"):
@@ -191,14 +199,16 @@ def match_body(expected: Mapping[str, Any], actual: Any, where: str = "$") -> li
             label = f"{where}.{key}"
             got = actual.get(key, _MISSING) if isinstance(actual, Mapping) else _MISSING
         if got is _MISSING:
-            problems.append(f"{label} is missing (expected {_show(want)})")
+            problems.append(f"{label} is missing (expected {_show(want, masker)})")
         elif isinstance(want, Mapping) and isinstance(got, Mapping):
-            problems.extend(match_body(want, got, label))
+            problems.extend(match_body(want, got, label, masker))
         elif isinstance(want, str) and want.startswith("~") and not want.startswith("~~"):
             if re.search(want[1:], _text(got)) is None:
-                problems.append(f"{label} is {_show(got)}, which does not match /{want[1:]}/")
+                shown = _show(got, masker)
+                problems.append(f"{label} is {shown}, which does not match /{want[1:]}/")
         elif not _equal(_unescape(want), got):
-            problems.append(f"{label} is {_show(got)}, expected {_show(_unescape(want))}")
+            shown, wanted = _show(got, masker), _show(_unescape(want), masker)
+            problems.append(f"{label} is {shown}, expected {wanted}")
     return problems
 
 
@@ -213,9 +223,9 @@ def _equal(want: Any, got: Any) -> bool:
     return bool(want == got)
 
 
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _show(value: Any, redactor: Redactor) -> str:
+    # masked before the cut: a cut through a secret would leave its start unrecognisable
+    return redactor.preview(json.dumps(value, ensure_ascii=False), 80)
 
 
 def _statuses(expect: Mapping[str, Any]) -> list[int] | None:
@@ -336,13 +346,9 @@ def run_flow(
 def _redactor_for(client: httpx.Client, flow: Mapping[str, Any]) -> Redactor:
     headers = list(client.headers.items())
     for step in flow.get("steps") or ():
-        headers.extend(((step.get("request") or {}).get("headers") or {}).items())
-    secrets = [
-        str(value)
-        for key, value in headers
-        if key.lower() in DEFAULT_SENSITIVE_HEADERS or looks_secret(key)
-    ]
-    return Redactor(secrets)
+        step_headers = (step.get("request") or {}).get("headers") or {}
+        headers.extend((str(key), str(value)) for key, value in step_headers.items())
+    return Redactor.for_headers(headers)
 
 
 def _step_name(index: int, step: Mapping[str, Any]) -> str:
@@ -391,16 +397,17 @@ def _run_step(
         message = f"request failed: {type(exc).__name__}: {exc}"
         return StepResult(label, method, url, None, None, [finding("error", message)])
     latency_ms = (clock() - started) * 1000
-    findings = [finding(rule, text) for rule, text in _mismatches(expect, response, latency_ms)]
+    mismatches = _mismatches(expect, response, latency_ms, redactor)
+    findings = [finding(rule, text) for rule, text in mismatches]
     captured: dict[str, Any] = {}
     if not findings:
-        captured, problems = _capture(step.get("capture") or {}, response)
+        captured, problems = _capture(step.get("capture") or {}, response, redactor)
         findings.extend(finding("capture", text) for text in problems)
     return StepResult(label, method, url, response.status_code, latency_ms, findings, captured)
 
 
 def _mismatches(
-    expect: Mapping[str, Any], response: httpx.Response, latency_ms: float
+    expect: Mapping[str, Any], response: httpx.Response, latency_ms: float, redactor: Redactor
 ) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     wanted = _statuses(expect)
@@ -408,21 +415,23 @@ def _mismatches(
     if (wanted is None and status >= 400) or (wanted is not None and status not in wanted):
         expected = "a status below 400" if wanted is None else " or ".join(map(str, wanted))
         # The body of an unexpected status (an error page) would only add noise.
-        return [("status", f"expected {expected}, got {status}{_preview(response)}")]
+        return [("status", f"expected {expected}, got {status}{_preview(response, redactor)}")]
     if expect.get("json") is not None:
         try:
             body = response.json()
         except ValueError:
-            found.append(("body", f"expected a JSON body, got{_preview(response)}"))
+            found.append(("body", f"expected a JSON body, got{_preview(response, redactor)}"))
         else:
-            found.extend(("body", problem) for problem in match_body(expect["json"], body))
+            problems = match_body(expect["json"], body, redactor=redactor)
+            found.extend(("body", problem) for problem in problems)
     for name, pattern in (expect.get("headers") or {}).items():
         value = response.headers.get(name)
         if value is None:
             found.append(("header", f"header {name!r} is missing"))
         elif re.search(str(pattern), value) is None:
+            shown = redactor.preview(repr(value), _BODY_PREVIEW)
             found.append(
-                ("header", f"header {name!r} is {value!r}, which does not match /{pattern}/")
+                ("header", f"header {name!r} is {shown}, which does not match /{pattern}/")
             )
     if expect.get("max_latency") is not None:
         limit = parse_duration(expect["max_latency"])
@@ -437,31 +446,29 @@ def _mismatches(
 
 
 def _capture(
-    captures: Mapping[str, str], response: httpx.Response
+    captures: Mapping[str, str], response: httpx.Response, redactor: Redactor
 ) -> tuple[dict[str, Any], list[str]]:
     if not captures:
         return {}, []
     try:
         body = response.json()
     except ValueError:
-        return {}, [
-            f"cannot capture {', '.join(captures)}: the body is not JSON{_preview(response)}"
-        ]
+        preview = _preview(response, redactor)
+        return {}, [f"cannot capture {', '.join(captures)}: the body is not JSON{preview}"]
     values: dict[str, Any] = {}
     problems: list[str] = []
     for name, expression in captures.items():
         try:
             values[name] = evaluate_path(body, expression)
         except KeyError:
-            problems.append(
-                f"cannot capture {name!r}: {expression} is not in the body{_preview(response)}"
-            )
+            preview = _preview(response, redactor)
+            problems.append(f"cannot capture {name!r}: {expression} is not in the body{preview}")
     return values, problems
 
 
-def _preview(response: httpx.Response) -> str:
+def _preview(response: httpx.Response, redactor: Redactor) -> str:
     text = response.text
     if not text:
         return ""
-    more = "..." if len(text) > _BODY_PREVIEW else ""
-    return f"; body: {text[:_BODY_PREVIEW]}{more}"
+    # masked before the cut: a cut through a secret would leave its start unrecognisable
+    return f"; body: {redactor.preview(text, _BODY_PREVIEW)}"

@@ -608,11 +608,11 @@ def test_secrets_in_probe_details_and_the_rollback_reach_no_channel_terminal_or_
         "resolved",
     ]
     assert '"received":"***"' in sender.bodies[0]
-    assert "wrangler rollback --token ***" in sender.bodies[3]
+    assert "wrangler rollback --token '***'" in sender.bodies[3]
     terminal = console.export_text()
     assert "Last failure: GET /health answered 503, expected 200:" in terminal
     assert '"received":"***"' in terminal
-    assert "wrangler rollback --token ***" in terminal
+    assert "wrangler rollback --token '***'" in terminal
     state = store.alert_state(HEALTH_KEY)
     assert state is not None
     seen = [

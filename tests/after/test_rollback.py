@@ -392,7 +392,8 @@ def test_a_token_in_the_command_is_masked_in_every_line_shown_and_stored(
 
     dry = run_rollback(session, None, dry_run=True, confirm=lambda _: True)
     shown = dry.describe(redact)
-    masked = shlex.join([sys.executable, "-c", echo, "--token"]) + " ***"
+    # each argument is masked, then the command is quoted as a shell reads it
+    masked = shlex.join([sys.executable, "-c", echo, "--token", "***"])
     assert f"command: {masked}\n" in shown
     assert "env:     CF_API_TOKEN" in shown
 
@@ -437,3 +438,45 @@ def test_the_cli_never_prints_the_token_in_the_rollback_command(
     stored = [path.read_bytes() for path in tmp_path.glob("history.db*")]  # WAL files too
     assert stored
     assert all(b"tok-5e3c7a1b9d" not in data for data in stored)
+
+
+def test_a_secret_holding_a_quote_is_masked_in_the_command_shown(
+    tmp_path: Path, store: HistoryStore
+) -> None:
+    # shlex.join quotes such an argument ('"'"'), so masking after joining missed it
+    secret = "it's-a-s3cret-token"
+    echo = "import sys; print('ok')"
+    rollback = settings([sys.executable, "-c", echo, "--token", secret])
+    asked: list[str] = []
+    outcome = roll_back(
+        rollback,
+        tmp_path,
+        store,
+        yes=False,
+        interactive=True,
+        confirm=lambda prompt: asked.append(prompt) or True,
+        redactor=Redactor([secret]),
+    )
+    assert outcome.outcome == "succeeded"
+    shown = [asked[0], outcome.describe(Redactor([secret]).redact)]
+    dry = roll_back(rollback, tmp_path, None, dry_run=True, redactor=Redactor([secret]))
+    shown.append(dry.describe(Redactor([secret]).redact))
+    for text in shown:
+        assert "s3cret" not in text
+        assert "--token '***'" in text
+
+
+def test_the_output_tail_is_cut_after_masking(tmp_path: Path, store: HistoryStore) -> None:
+    # the token ends just inside the last 4000 characters: cutting first would keep its end
+    body = f"""
+        import sys
+        sys.stdout.write("x" * 10000 + "{TOKEN}" + "y" * 3990)
+        sys.exit(3)
+    """
+    outcome = roll_back(settings(script(tmp_path, body)), tmp_path, store)
+    assert outcome.outcome == "failed"
+    assert outcome.command is not None
+    assert outcome.command.output == "x" * 7 + "***" + "y" * 3990
+    assert TOKEN[-6:] not in outcome.command.output
+    [stored] = store.rollbacks()
+    assert TOKEN[-6:] not in stored.output

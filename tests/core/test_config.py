@@ -606,7 +606,8 @@ def test_a_reference_is_replaced_by_the_value_and_only_it(
 
 @given(name=names, default=st.text().filter(lambda t: "}" not in t), nested=st.integers(0, 3))
 def test_default_applies_when_unset_at_any_depth(name: str, default: str, nested: int) -> None:
-    data: Any = "${" + name + ":-" + default + "}"
+    # a default is interpolated too (defaults nest): a literal "${" in it is written "$${"
+    data: Any = "${" + name + ":-" + escape_literal(default) + "}"
     expected: Any = default
     for _ in range(nested):
         data, expected = {"k": [data]}, {"k": [expected]}

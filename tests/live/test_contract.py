@@ -550,3 +550,22 @@ def test_the_documented_example_section_is_valid_and_typos_are_explained() -> No
         in problems
     )
     assert any('did you mean "not_a_server_error"?' in problem for problem in problems)
+
+
+def test_a_secret_crossing_the_body_preview_cut_is_masked_whole() -> None:
+    # the preview keeps 400 bytes: cut first, the secret's first characters would stay
+    secret = "env-only-secret-5521"
+
+    async def leaky(request: Request) -> Response:
+        return Response("x" * 394 + secret + "y" * 50, status_code=500)
+
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "leaky", "version": "1"},
+        "paths": {"/leaky": {"get": {"responses": {"200": _json(THING)}}}},
+    }
+    with serve_app(Starlette(routes=[Route("/leaky", leaky)])) as url:
+        result = run_contract(Spec(document), url, "GET /leaky", FAST, secrets=[secret])
+    [finding] = [f for f in result.findings if f.rule == "contract-not-a-server-error"]
+    assert "Response: 500, body: " + "x" * 394 + "***..." in finding.message
+    assert "env-on" not in finding.message

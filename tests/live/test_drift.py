@@ -439,3 +439,27 @@ def test_a_served_spec_with_a_byte_order_mark_is_read() -> None:
 
     with httpx.Client(transport=httpx.MockTransport(serve), base_url="http://svc") as client:
         assert fetch_served_spec(client, ["/openapi.json"]) == ("/openapi.json", document)
+
+
+def test_a_secret_in_a_served_path_is_masked_in_every_field_of_the_finding() -> None:
+    token = "tok-3c1f0a9e77d2"
+    served = copy.deepcopy(REPO)
+    served["paths"][f"/leak/{token}"] = {"get": {"responses": {"200": {"description": "ok"}}}}
+    schema = served["components"]["schemas"]["Appointment"]["properties"]
+    schema["status"] = {"type": "string", "enum": ["booked", "x" * 50 + token]}
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=served)
+
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(
+        transport=httpx.MockTransport(serve), base_url="http://svc", headers=headers
+    ) as client:
+        findings = check_drift(client, Spec(REPO), {"path": "/openapi.json"})
+    rules = {finding.rule for finding in findings}
+    assert "drift-operation-added" in rules
+    for finding in findings:
+        text = f"{finding.rule} {finding.location} {finding.message}"
+        assert token[:6] not in text, text
+    [added] = [f for f in findings if f.rule == "drift-operation-added"]
+    assert added.location == "GET /leak/***"

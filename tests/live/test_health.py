@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import httpx
 
+from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.live.health import check_health, match_body
 
 
@@ -74,3 +75,27 @@ def test_match_body_is_a_subset_match() -> None:
     assert match_body({"a": 1}, {"a": 1, "b": 2}) == []
     assert match_body({"a": {"b": 1}}, {"a": 3}) == ["body.a should be an object, got 3"]
     assert match_body({"x": 1}, {}) == ["body.x is missing (expected 1)"]
+
+
+SECRET = "tok-7e2c91d4aa0b"
+
+
+def test_a_secret_crossing_the_preview_cut_is_masked_whole() -> None:
+    # cut at 200 characters first, the token's first characters would stay
+    body = "x" * 195 + SECRET + "y" * 100
+    for status in (500, 200):
+        with httpx.Client(
+            transport=httpx.MockTransport(lambda _request, s=status: httpx.Response(s, text=body)),
+            base_url="http://svc",
+            headers={"Authorization": f"Bearer {SECRET}"},
+        ) as client:
+            result = check_health(client, {"retries": 0, "body": {"status": "ok"}})
+        text = " ".join(finding.message for finding in result.findings)
+        assert "***" in text
+        assert SECRET[:4] not in text
+
+
+def test_values_quoted_by_body_matching_are_masked_before_they_are_shortened() -> None:
+    redactor = Redactor([SECRET])
+    problems = match_body({"who": "me"}, {"who": "a" * 70 + SECRET}, redactor=redactor)
+    assert problems == ["body.who is '" + "a" * 70 + "***..., expected 'me'"]

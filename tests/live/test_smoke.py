@@ -440,3 +440,33 @@ def test_the_documented_flows_are_valid_and_mistakes_are_explained() -> None:
         'such as "/appointments/{id}" (got "x")',
         "smoke.flows[0].steps[0].expect.status: must be an integer from 100 to 599 (got 999)",
     ]
+
+
+def test_a_secret_crossing_the_body_preview_cut_is_masked_whole() -> None:
+    # the preview keeps 300 characters: cut first, the token's first characters would stay
+    body = "<html>" + "x" * 288 + TOKEN + "</html>"
+
+    def serve(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, text=body, headers={"X-Echo": "z" * 298 + TOKEN})
+
+    flows = [
+        {"name": "status", "steps": [{"request": {"path": "/"}}]},
+        {
+            "name": "json",
+            "steps": [{"request": {"path": "/"}, "expect": {"status": 500, "json": {}}}],
+        },
+        {
+            "name": "header",
+            "steps": [
+                {"request": {"path": "/"}, "expect": {"status": 500, "headers": {"X-Echo": "^a"}}}
+            ],
+        },
+    ]
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(
+        transport=httpx.MockTransport(serve), base_url="http://svc", headers=headers
+    ) as client:
+        for flow in flows:
+            [finding] = run_flow(client, flow).findings
+            assert "***" in finding.message
+            assert TOKEN[:6] not in finding.message

@@ -97,7 +97,7 @@ def run_monitor(
             verify=config.verify_tls,
             transport=transport,
         ) as client:
-            return check_health(client, health_section, sleep=sleep)
+            return check_health(client, health_section, sleep=sleep, redactor=redactor)
 
     def auto() -> RollbackOutcome:
         assert rollback is not None
@@ -135,6 +135,7 @@ def run_monitor(
                 verify=config.verify_tls,
                 transport=transport,
                 source=source,
+                redactor=redactor,
             )
             resources.callback(owned.close)
             prober = owned

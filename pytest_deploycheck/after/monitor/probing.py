@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from pytest_deploycheck.core.errors import ConfigError
+from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import Operation, Spec
 from pytest_deploycheck.core.units import format_duration
 from pytest_deploycheck.core.wire import WireTimer
@@ -60,6 +61,7 @@ class HttpProber:
         verify: bool = True,
         transport: httpx.BaseTransport | None = None,
         source: str = "deployment-config.json",
+        redactor: Redactor | None = None,
     ) -> None:
         operations = {op.label: op for op in spec.operations} if spec is not None else {}
         unknown = [p for p in probes if p != HEALTH_PROBE and p not in operations]
@@ -74,6 +76,8 @@ class HttpProber:
                 source=source,
             )
         self.probes = tuple(probes)
+        # health answers are quoted in findings: masked before they are shortened
+        self._redactor = redactor or Redactor.for_headers(dict(headers or {}))
         self._health = {**(health or {}), "retries": 0} if HEALTH_PROBE in probes else None
         self._operations = {p: operations[p] for p in probes if p != HEALTH_PROBE}
         self._allowed = dict(allowed or {})
@@ -108,7 +112,11 @@ class HttpProber:
     def __call__(self) -> list[ProbeOutcome]:
         outcomes: list[ProbeOutcome] = []
         if self._health is not None:
-            outcomes.append(self._probe_health(check_health(self._client, self._health)))
+            outcomes.append(
+                self._probe_health(
+                    check_health(self._client, self._health, redactor=self._redactor)
+                )
+            )
         results = self._pool.map(self._send, self._requests.items())
         for result in results:
             operation = self._operations[result.label]

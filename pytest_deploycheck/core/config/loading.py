@@ -8,14 +8,17 @@ each, naming the key path, the value received (secrets hidden) and what would be
 
 from __future__ import annotations
 
+import heapq
 import json
+import math
 import os
+import re
 import sys
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_deploycheck.core.errors import ConfigError
+from pytest_deploycheck.core.errors import MAX_PROBLEMS_LISTED, ConfigError
 from pytest_deploycheck.core.redaction import Redactor
 
 from .interpolation import interpolate
@@ -27,6 +30,15 @@ from .validation import validate
 __all__ = ["CONFIG_FILENAME", "HISTORY_SECTIONS", "config_from_text", "find_config", "load_config"]
 
 CONFIG_FILENAME = "deployment-config.json"
+# Deeper than any config goes (a smoke request's JSON body included), and shallow enough for
+# everything that walks the document recursively.
+MAX_DEPTH = 64
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep: no setting goes that deep; flatten it"
+_NOT_FINITE = (
+    "must be a finite number: NaN, Infinity and numbers too large to hold (1e999) are not "
+    "JSON numbers"
+)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _parse_json(text: str, source: Path) -> tuple[Any, list[Problem]]:
@@ -45,7 +57,11 @@ def _parse_json(text: str, source: Path) -> tuple[Any, list[Problem]]:
         return result
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs_hook)
+        data = json.loads(text, object_pairs_hook=pairs_hook, parse_int=_parse_int)
+    except RecursionError:
+        # the parser's own recursion gave out, far deeper than any config goes
+        problem = f"{source.name}: {_TOO_DEEP}"
+        raise ConfigError([problem], source=str(source)) from None
     except json.JSONDecodeError as exc:
         hint = ""
         if exc.msg.startswith(("Expecting property name", "Expecting value", "Illegal trailing")):
@@ -70,6 +86,72 @@ def _parse_json(text: str, source: Path) -> tuple[Any, list[Problem]]:
     if duplicates:
         find(data, ())
     return data, problems
+
+
+def _parse_int(digits: str) -> int | float:
+    try:
+        return int(digits)
+    except ValueError:  # more digits than Python converts: a number too large to hold
+        return math.inf
+
+
+def _shape_problems(data: Any) -> list[Problem]:
+    """Values no setting can take, found without recursion: nesting deeper than
+    ``MAX_DEPTH`` (then nothing deeper is looked at), and numbers that are NaN, infinite or
+    too large to hold (Python's parser accepts ``NaN``, ``Infinity`` and ``1e999``)."""
+    problems: list[Problem] = []
+    too_deep = False
+    stack: list[tuple[Any, KeyPath]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            problems.append(Problem(path, _NOT_FINITE))
+        elif isinstance(node, dict | list):
+            if len(path) >= MAX_DEPTH:
+                if not too_deep:
+                    problems.append(Problem(path, _TOO_DEEP))
+                    too_deep = True
+                continue
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            stack.extend((item, (*path, key)) for key, item in items)
+    return problems
+
+
+def _text_problems(data: Any) -> list[Problem]:
+    """Keys and strings holding a NUL character or a lone surrogate (from a ``\\u`` escape
+    or an undecodable environment variable): no file name, argument, header or database
+    can carry them."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, KeyPath]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            problem = _bad_character(node)
+            if problem:
+                problems.append(Problem(path, problem))
+        elif isinstance(node, dict | list):
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, item in items:
+                problem = _bad_character(key) if isinstance(key, str) else None
+                if problem:
+                    problems.append(Problem((*path, key), f"the key {problem}"))
+                else:
+                    stack.append((item, (*path, key)))
+    return problems
+
+
+def _bad_character(text: str) -> str | None:
+    nul = text.find("\x00")
+    if nul >= 0:
+        return f"contains a NUL character (\\u0000) at position {nul}: remove it"
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        code = f"\\u{ord(surrogate.group()):04x}"
+        return (
+            f"contains a lone surrogate ({code}) at position {surrogate.start()}, which is not "
+            "text: write the character itself, or both halves of its \\u pair"
+        )
+    return None
 
 
 # What a command that only reads the history needs of the config: where the history is and
@@ -119,17 +201,29 @@ def config_from_text(
 ) -> Config:
     """The config in ``text``, as if read from ``path``; raise ConfigError listing problems."""
     data, problems = _parse_json(text, path)
+    shape = _shape_problems(data)
+    if any(problem.message == _TOO_DEEP for problem in shape):
+        # what comes next (interpolation, the schema) walks the document recursively
+        raise ConfigError([str(problem) for problem in [*problems, *shape]], source=str(path))
+    problems.extend(shape)
     interpolation = interpolate(data, environ, sections=sections)
     secrets = collect_secrets(interpolation.value, interpolation.substitutions, environ)
     problems.extend(interpolation.problems)
-    # A value still holding an unset ${VAR}, or blanked for want of one, has no shape to judge.
-    unresolved = {problem.path for problem in (*interpolation.problems, *interpolation.waived)}
+    problems.extend(_text_problems(interpolation.value))
+    # A value still holding an unset ${VAR}, or blanked for want of one, has no shape to
+    # judge; nor has a number or text already found unusable.
+    unresolved = {
+        problem.path for problem in (*problems, *interpolation.problems, *interpolation.waived)
+    }
     for problem in validate(interpolation.value, Redactor(secrets)):
         if problem.path not in unresolved:
             problems.append(problem)
     if problems:
-        ordered = sorted(problems, key=lambda p: _document_order(interpolation.value, p.path))
-        raise ConfigError([str(problem) for problem in ordered], source=str(path))
+        order = _DocumentOrder(interpolation.value)
+        # only the first ones are listed: they are all that needs ordering
+        first = heapq.nsmallest(MAX_PROBLEMS_LISTED, problems, key=lambda p: order.of(p.path))
+        omitted = len(problems) - len(first)
+        raise ConfigError([str(problem) for problem in first], str(path), omitted)
     return Config(
         raw=interpolation.value,
         root=path.parent.resolve(),
@@ -149,19 +243,31 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def _document_order(data: Any, path: KeyPath) -> tuple[int, ...]:
-    """Where ``path`` sits in ``data``, as positions, so problems read top to bottom."""
-    order: list[int] = []
-    node = data
-    for step in path:
-        if isinstance(node, Mapping):
-            keys = list(node)
-            order.append(keys.index(step) if step in node else len(keys))
-            node = node.get(step) if isinstance(step, str) else None
-        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
-            order.append(step)
-            node = node[step]
-        else:
-            order.append(sys.maxsize)
-            node = None
-    return tuple(order)
+class _DocumentOrder:
+    """Where a key path sits in a document, as positions, so problems read top to bottom.
+
+    Each object's key positions are indexed once: a list of thousands of problems must not
+    search the same keys thousands of times.
+    """
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+        self._positions: dict[int, dict[Any, int]] = {}
+
+    def of(self, path: KeyPath) -> tuple[int, ...]:
+        order: list[int] = []
+        node = self.data
+        for step in path:
+            if isinstance(node, Mapping):
+                positions = self._positions.get(id(node))
+                if positions is None:
+                    positions = self._positions[id(node)] = {k: i for i, k in enumerate(node)}
+                order.append(positions.get(step, len(positions)))
+                node = node.get(step) if isinstance(step, str) else None
+            elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+                order.append(step)
+                node = node[step]
+            else:
+                order.append(sys.maxsize)
+                node = None
+        return tuple(order)

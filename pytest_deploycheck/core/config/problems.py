@@ -7,12 +7,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["KeyPath", "Problem", "format_path"]
+__all__ = ["MAX_KEY_SHOWN", "KeyPath", "Problem", "format_path", "printable"]
 
 KeyPath = tuple[str | int, ...]
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
+
+
+# A key longer than this is shown shortened: a message must not echo a megabyte of input.
+MAX_KEY_SHOWN = 40
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -21,11 +25,19 @@ def format_path(path: Sequence[str | int]) -> str:
     for step in path:
         if isinstance(step, int):
             text += f"[{step}]"
-        elif _PLAIN_KEY.match(step):
-            text += f".{step}" if text else step
+            continue
+        key = step if len(step) <= MAX_KEY_SHOWN else step[: MAX_KEY_SHOWN - 3] + "..."
+        if _PLAIN_KEY.match(key):
+            text += f".{key}" if text else key
         else:
-            text += f"[{json.dumps(step, ensure_ascii=False)}]"
+            text += f"[{printable(json.dumps(key, ensure_ascii=False))}]"
     return text or "(top level)"
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates written as ``\\udc80``: they cannot be encoded, so
+    printing one would fail with a traceback instead of showing the problem."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -18,10 +18,13 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
+
+from pytest_deploycheck.core.units import duration_seconds, percent_fraction, size_bytes
 
 __all__ = [
     "SCHEMA_FILENAME",
@@ -118,13 +121,52 @@ def schema_registry(documents: Mapping[str, Any] | None = None) -> Registry[Any]
 
 @cache
 def _registry() -> Registry[Any]:
-    return schema_registry()
+    # Without their "$schema": jsonschema would validate below a file that names its dialect
+    # with the stock validator for it, which lacks this schema's own keywords (maxDuration).
+    documents = {
+        name: {key: value for key, value in document.items() if key != "$schema"}
+        for name, document in _schema_documents().items()
+    }
+    return schema_registry(documents)
+
+
+def _at_most(
+    measure: Callable[[Any], float], unit: str
+) -> Callable[[Any, Any, Any, Any], Iterator[ValidationError]]:
+    """A keyword that bounds a quantity written with units, as ``maxDuration: "30d"`` does:
+    JSON Schema's ``maximum`` only compares numbers."""
+
+    def keyword(
+        _validator: Any, limit: Any, instance: Any, _schema: Any
+    ) -> Iterator[ValidationError]:
+        if isinstance(instance, bool) or not isinstance(instance, str | int | float):
+            return
+        try:
+            value = measure(instance)
+        except ValueError:
+            return  # not a quantity at all: "pattern" or "type" says so
+        if value > measure(limit):
+            yield ValidationError(f"must be a {unit} of at most {limit}")
+
+    return keyword
+
+
+# The schema's own keywords, which editors ignore: a quantity's upper bound in its units.
+_Validator = validators.extend(  # type: ignore[no-untyped-call]  # untyped in jsonschema
+    Draft202012Validator,
+    {
+        "maxDuration": _at_most(duration_seconds, "duration"),
+        "maxSize": _at_most(size_bytes, "size"),
+        "maxPercent": _at_most(percent_fraction, "percentage"),
+    },
+)
 
 
 @cache
 def validator() -> Draft202012Validator:
     top = {**_schema_documents()[SCHEMA_FILENAME], "$id": SCHEMA_ID}
-    return Draft202012Validator(top, registry=_registry())
+    instance: Draft202012Validator = _Validator(top, registry=_registry())
+    return instance
 
 
 def schema_document(bundled: bool = True) -> dict[str, Any]:

@@ -14,15 +14,19 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 
+from pytest_deploycheck.core.errors import shorten
 from pytest_deploycheck.core.redaction import MASK, Redactor
 
-from .problems import KeyPath, Problem
+from .problems import MAX_KEY_SHOWN, KeyPath, Problem, printable
 from .schema import resolve, validator
 from .secrets import is_secret_slot
 
 __all__ = ["validate"]
 
 _VALUE_PREVIEW = 60
+# Suggestions ("did you mean") are looked for only for keys and values this short.
+_SUGGEST_LENGTH = 100
+_SUGGESTIONS = 200
 
 _TYPE_WORDS = {
     "string": "a string",
@@ -123,7 +127,7 @@ class _Explainer:
         """``value`` as JSON, secrets masked, cut to a readable length."""
         if is_secret_slot(path):
             return MASK
-        text = self.redactor.redact(json.dumps(value, ensure_ascii=False, default=str))
+        text = self.redactor.redact(printable(json.dumps(value, ensure_ascii=False, default=str)))
         # Cut after masking, so a cut cannot leave part of a secret unrecognised.
         if len(text) > _VALUE_PREVIEW:
             text = text[: _VALUE_PREVIEW - 3] + "..."
@@ -160,11 +164,17 @@ class _Explainer:
         schema = _schema_of(error)
         allowed = list(schema.get("properties", {}))
         patterns = list(schema.get("patternProperties", {}))
-        problems = []
+        folded = {name.lower(): name for name in allowed}
+        known = set(allowed)
+        matchers = [re.compile(pattern).search for pattern in patterns]
+        problems: list[Problem] = []
         for key in _instance(error):
-            if key in allowed or any(re.search(pattern, key) for pattern in patterns):
+            if key in known or any(match(key) for match in matchers):
                 continue
-            problems.append(Problem((*path, key), f"unknown key{_suggest(key, allowed)}"))
+            # past the first few hundred, a list of unknown keys needs no suggestions
+            look = len(problems) < _SUGGESTIONS
+            hint = _suggest(key, allowed, folded if look else None)
+            problems.append(Problem((*path, key), f"unknown key{hint}"))
         return problems
 
     def missing_keys(self, error: ValidationError, path: KeyPath) -> list[Problem]:
@@ -187,7 +197,7 @@ class _Explainer:
         choices = [str(choice) for choice in _rule(error) if isinstance(choice, str)]
         listed = ", ".join(json.dumps(choice) for choice in _rule(error))
         hint = ""
-        if isinstance(_instance(error), str):
+        if isinstance(_instance(error), str) and len(_instance(error)) <= _SUGGEST_LENGTH:
             folded = {choice.lower(): choice for choice in choices}
             match = folded.get(_instance(error).lower()) or next(
                 iter(difflib.get_close_matches(_instance(error), choices, n=1)), None
@@ -229,6 +239,9 @@ class _Explainer:
             Problem(path, f"must not list the same item twice {self.got(_instance(error), path)}")
         ]
 
+    def too_much(self, error: ValidationError, path: KeyPath) -> list[Problem]:
+        return [Problem(path, f"{error.message} {self.got(_instance(error), path)}")]
+
     def wrong_constant(self, error: ValidationError, path: KeyPath) -> list[Problem]:
         expected = json.dumps(_rule(error))
         return [Problem(path, f"must be {expected} {self.got(_instance(error), path)}")]
@@ -255,19 +268,30 @@ _HANDLERS: dict[str, Callable[[_Explainer, ValidationError, KeyPath], list[Probl
     "minProperties": _Explainer.bad_length,
     "maxProperties": _Explainer.bad_length,
     "uniqueItems": _Explainer.repeated,
+    "maxDuration": _Explainer.too_much,
+    "maxSize": _Explainer.too_much,
+    "maxPercent": _Explainer.too_much,
 }
 
 
-def _suggest(key: str, allowed: Sequence[str]) -> str:
-    folded = {name.lower(): name for name in allowed}
-    match = folded.get(key.lower()) or next(
-        iter(difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)), None
-    )
+def _suggest(key: str, allowed: Sequence[str], folded: Mapping[str, str] | None) -> str:
+    """`` 'key' -> did you mean 'other'?``, else the valid keys; with ``folded`` (the allowed
+    keys by their lower case) None, only the key: past the first few hundred unknown keys,
+    suggestions cost time and help nobody."""
+    shown = printable(repr(shorten(key, MAX_KEY_SHOWN)))
+    if folded is None:
+        return f" {shown}"
+    match = None
+    if len(key) <= _SUGGEST_LENGTH:
+        # (a long key resembles no key, and difflib's cost grows with its length)
+        match = folded.get(key.lower()) or next(
+            iter(difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)), None
+        )
     if match:
-        return f" {key!r} -> did you mean {match!r}?"
+        return f" {shown} -> did you mean {match!r}?"
     if allowed:
-        return f" {key!r}; valid keys: {', '.join(allowed)}"
-    return f" {key!r}: this object takes no keys"
+        return f" {shown}; valid keys: {', '.join(allowed)}"
+    return f" {shown}: this object takes no keys"
 
 
 def validate(data: Any, redactor: Redactor | None = None) -> list[Problem]:

@@ -20,6 +20,7 @@ import httpx
 
 from pytest_deploycheck.core.config import Config, LocalTarget, load_config
 from pytest_deploycheck.core.errors import HistoryError, TargetError
+from pytest_deploycheck.core.findings import Finding, failures
 from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import Operation, Spec, load_spec
 from pytest_deploycheck.core.units import parse_duration
@@ -62,6 +63,8 @@ class DeployCheckSession:
     availability_labels: list[str] = field(default_factory=list)
     # sizes the bundle check measured, stored with the run's history
     bundle_sizes: dict[str, int] = field(default_factory=dict)
+    # what each family's prepare command gave, so it runs once however many items it serves
+    _prepared: dict[str, list[Finding]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def config(self) -> Config:
@@ -132,6 +135,18 @@ class DeployCheckSession:
 
     def section(self, name: str) -> Mapping[str, Any]:
         return self.config.section(name)
+
+    def prepare(self, family: str) -> list[Finding]:
+        """Run the family's ``prepare`` command once per session; what it found (or nothing)."""
+        if family in self._prepared:
+            return self._prepared[family]
+        from pytest_deploycheck.phase1.prepare import parse_prepare, run_prepare
+
+        command = parse_prepare(family, self.section(family))
+        findings = [] if command is None else run_prepare(command, self.root, environ=self.environ)
+        # the first check shows how the command went; the others only that it failed
+        self._prepared[family] = failures(findings)
+        return findings
 
     def operation(self, label: str) -> Operation:
         for operation in self.spec.operations:

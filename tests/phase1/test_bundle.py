@@ -107,7 +107,8 @@ def test_a_glob_matching_nothing_says_build_first(tmp_path: Path) -> None:
     assert findings == [
         Finding(
             "bundle-missing",
-            "worker: 'dist/**/*.js' matches no file; build first, or fix the glob",
+            "worker: 'dist/**/*.js' matches no file; build first (or name the build in "
+            "bundle.prepare), or fix the glob",
             Severity.ERROR,
             "dist/**/*.js",
         )

@@ -47,6 +47,8 @@ class DeployCheckSession:
     store_history: bool = True
     # the sections whose ${VAR} must be set (None: all); see config.HISTORY_SECTIONS
     sections: Collection[str] | None = None
+    # --service: the service whose history to read and write (default: service.name)
+    service: str | None = None
     # a live check failed: before the next long one, see whether the target still listens
     target_suspect: bool = False
     _config: Config | None = field(default=None, init=False, repr=False)
@@ -91,6 +93,11 @@ class DeployCheckSession:
         return self._redactor
 
     @property
+    def service_name(self) -> str:
+        """The service this run is about: ``--service``, else the config's service.name."""
+        return self.service or self.config.service_name
+
+    @property
     def deployment_id(self) -> str:
         """``--deploy-id``, else the CI commit variable, else ``git rev-parse HEAD``."""
         if self._deployment_id is None:
@@ -122,7 +129,11 @@ class DeployCheckSession:
 
         config = self.config
         return describe_deployment(
-            self.deployment_id, self.environ, config.root, environment=config.environment
+            self.deployment_id,
+            self.environ,
+            config.root,
+            environment=config.environment,
+            service=self.service_name,
         )
 
     def record_bundle_sizes(self, sizes: Mapping[str, int]) -> None:

@@ -309,17 +309,56 @@ def test_an_older_store_is_upgraded_in_place_keeping_its_data(
     def add_note_column(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE deploycheck_deployments ADD COLUMN note TEXT"))
 
-    monkeypatch.setattr(history_schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(history_store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(history.UPGRADES, 2, add_note_column)
+    future = history.SCHEMA_VERSION + 1
+    monkeypatch.setattr(history_schema, "SCHEMA_VERSION", future)
+    monkeypatch.setattr(history_store, "SCHEMA_VERSION", future)
+    monkeypatch.setitem(history.UPGRADES, future, add_note_column)
     with HistoryStore.open(store_url) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == future
         with store.engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("deploycheck_deployments")}
             version = conn.execute(sa.select(history.meta_table.c.value)).scalar_one()
         assert "note" in columns
-        assert version == "2"
+        assert version == str(future)
         assert store.load_result("d1").operations["GET /providers"].probes == 5
+
+
+def test_a_version_1_store_gains_service_names_and_keeps_its_deployments(store_url: str) -> None:
+    with HistoryStore.open(store_url) as store:
+        store.save_run(make_run("old-1"))
+        # back to the store as version 1 wrote it: no service column
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE deploycheck_deployments DROP COLUMN service"))
+            conn.execute(sa.update(history.meta_table).values(value="1"))
+    with HistoryStore.open(store_url) as store:
+        assert store.schema_version == history.SCHEMA_VERSION
+        [old] = store.deployments()
+        assert old.service is None
+        store.save_run(make_run("new-1"), deployment=Deployment("new-1", T0, service="api"))
+        # what was stored before services had names still counts for the service
+        assert [d.id for d in store.deployments(service="api")] == ["new-1", "old-1"]
+        assert store.services() == ["api"]
+
+
+# -- services: one store, several services ------------------------------------------------------
+
+
+def test_each_service_sees_its_own_deployments(store: HistoryStore) -> None:
+    for deploy_id, service in [
+        ("a-1", "api"),
+        ("w-1", "worker"),
+        ("a-2", "api"),
+        ("w-2", "worker"),
+    ]:
+        store.save_run(make_run(deploy_id), deployment=Deployment(deploy_id, T0, service=service))
+    assert store.services() == ["api", "worker"]
+    assert [d.id for d in store.deployments(service="api")] == ["a-2", "a-1"]
+    assert [d.id for d in store.deployments(service="worker")] == ["w-2", "w-1"]
+    assert [d.id for d in store.deployments()] == ["w-2", "a-2", "w-1", "a-1"]
+    assert store.deployment("w-1").service == "worker"
+    previous = store.previous("a-2", service="api")
+    assert previous is not None
+    assert previous.id == "a-1"
 
 
 # -- opening, URLs and errors ----------------------------------------------------------------

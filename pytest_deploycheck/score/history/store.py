@@ -203,12 +203,17 @@ class HistoryStore:
         before: str | None = None,
         environment: str | None = None,
         with_runs: bool = False,
+        service: str | None = None,
     ) -> list[Deployment]:
         """The latest deployments, newest first; ``before`` a deploy id to look further back,
-        ``with_runs`` to skip deployments that have no run yet."""
+        ``with_runs`` to skip deployments that have no run yet, ``service`` to keep those of
+        one service (and those recorded before deployments named their service)."""
         query = sa.select(deployments_table).order_by(deployments_table.c.seq.desc())
         if environment is not None:
             query = query.where(deployments_table.c.environment == environment)
+        if service is not None:
+            column = deployments_table.c.service
+            query = query.where(sa.or_(column == service, column.is_(None)))
         if with_runs:
             query = query.where(
                 sa.exists().where(runs_table.c.deployment_seq == deployments_table.c.seq)
@@ -234,10 +239,19 @@ class HistoryStore:
             raise HistoryError(self._unknown(deploy_id))
         return deployment_from_row(row)
 
-    def previous(self, deploy_id: str, *, environment: str | None = None) -> Deployment | None:
+    def previous(
+        self, deploy_id: str, *, environment: str | None = None, service: str | None = None
+    ) -> Deployment | None:
         """The deployment recorded just before ``deploy_id``, if any."""
-        found = self.deployments(1, before=deploy_id, environment=environment)
+        found = self.deployments(1, before=deploy_id, environment=environment, service=service)
         return found[0] if found else None
+
+    def services(self) -> list[str]:
+        """The names of the services whose deployments the store holds, sorted."""
+        column = deployments_table.c.service
+        with self._read() as conn:
+            rows = conn.execute(sa.select(column).where(column.is_not(None)).distinct())
+            return sorted(str(name) for (name,) in rows)
 
     def runs(self, deploy_id: str) -> list[StoredRun]:
         """Every run of ``deploy_id``, oldest first."""
@@ -548,6 +562,7 @@ class HistoryStore:
             "branch": deployment.branch,
             "environment": deployment.environment,
             "metadata": dumps(redact_tree(deployment.metadata, self._redact)),
+            "service": deployment.service,
         }
         try:
             # A savepoint, so losing a race to another writer leaves our transaction usable.

@@ -17,7 +17,10 @@ def worker_dependencies() -> None:
     reason = node_missing()
     if reason is not None:
         pytest.skip(reason)
-    install_dependencies()
+    try:
+        install_dependencies()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="module")

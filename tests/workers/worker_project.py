@@ -9,13 +9,13 @@ in a subprocess.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,22 +62,26 @@ def node_missing() -> str | None:
 
 def install_dependencies() -> None:
     """``npm ci`` in the example when its node_modules is missing (once, across processes)."""
-    lock_path = EXAMPLE / ".npm-install.lock"
+    if (EXAMPLE / "node_modules" / ".bin" / "wrangler").exists():
+        return
+    lock_path = Path(tempfile.gettempdir()) / "deploycheck-workers-npm-ci.lock"
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers wait for the first to install
         try:
             if not (EXAMPLE / "node_modules" / ".bin" / "wrangler").exists():
-                subprocess.run(
+                installed = subprocess.run(
                     ["npm", "ci", "--no-audit", "--no-fund"],
                     cwd=EXAMPLE,
-                    check=True,
                     capture_output=True,
+                    text=True,
                     timeout=600,
+                    check=False,
                 )
+                if installed.returncode != 0:
+                    tail = "\n".join(installed.stderr.splitlines()[-20:])
+                    raise RuntimeError(f"npm ci in {EXAMPLE} failed:\n{tail}")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    with contextlib.suppress(FileNotFoundError):
-        lock_path.unlink()
 
 
 def gate_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -361,6 +361,17 @@ def test_each_service_sees_its_own_deployments(store: HistoryStore) -> None:
     assert previous.id == "a-1"
 
 
+def test_a_deploy_id_of_one_service_is_refused_to_another(store: HistoryStore) -> None:
+    store.save_run(make_run("abc123"), deployment=Deployment("abc123", T0, service="api"))
+    with pytest.raises(HistoryError, match="'abc123' is one of service 'api', not 'worker'"):
+        store.save_run(make_run("abc123"), deployment=Deployment("abc123", T0, service="worker"))
+    assert len(store.runs("abc123")) == 1
+    # the same service, or a record that names none, joins it as before
+    store.save_run(make_run("abc123"), deployment=Deployment("abc123", T0, service="api"))
+    store.save_run(make_run("abc123"))
+    assert len(store.runs("abc123")) == 3
+
+
 # -- opening, URLs and errors ----------------------------------------------------------------
 
 

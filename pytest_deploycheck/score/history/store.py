@@ -554,6 +554,7 @@ class HistoryStore:
         """The deployment's seq, and whether this call created it."""
         seq = self._seq_or_none(conn, deployment.id)
         if seq is not None:
+            self._check_service(conn, deployment)
             return seq, False
         row = {
             "id": deployment.id,
@@ -569,8 +570,21 @@ class HistoryStore:
             with conn.begin_nested():
                 conn.execute(sa.insert(deployments_table), row)
         except IntegrityError:
+            self._check_service(conn, deployment)
             return self._seq(conn, deployment.id), False
         return self._seq(conn, deployment.id), True
+
+    def _check_service(self, conn: Connection, deployment: Deployment) -> None:
+        """A deploy id names one deployment: runs of another service must not join it."""
+        stored = conn.execute(
+            sa.select(deployments_table.c.service).where(deployments_table.c.id == deployment.id)
+        ).scalar_one_or_none()
+        if deployment.service and stored and stored != deployment.service:
+            raise HistoryError(
+                f"history store {self.url}: deployment {deployment.id!r} is one of service "
+                f"{stored!r}, not {deployment.service!r}; nothing stored: give each service "
+                "its own deploy ids (--deploy-id)"
+            )
 
     def _check_deploy_id(self, deploy_id: object) -> None:
         if not isinstance(deploy_id, str) or not deploy_id.strip() or len(deploy_id) > 200:

@@ -12,12 +12,15 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 from rich.console import Console
 
 from pytest_deploycheck.core.errors import DeployCheckError
+
+if TYPE_CHECKING:
+    from pytest_deploycheck.score.history import HistoryStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +62,12 @@ base_url_option = click.option(
     envvar="DEPLOYCHECK_BASE_URL",
     help="The deployed service (default: target.base_url, else started locally).",
 )
+service_option = click.option(
+    "--service",
+    metavar="NAME",
+    help="The service whose history to use, where the store holds several "
+    "(default: service.name of the config).",
+)
 
 
 @contextmanager
@@ -68,6 +77,7 @@ def _session(
     deploy_id: str | None = None,
     *,
     history_only: bool = False,
+    service: str | None = None,
 ) -> Iterator[Any]:
     """A validated session; stops the local service and closes the history at the end.
 
@@ -84,7 +94,11 @@ def _session(
             "or name another with --config PATH"
         )
     session = DeployCheckSession(
-        config_path, base_url, deploy_id, sections=HISTORY_SECTIONS if history_only else None
+        config_path,
+        base_url,
+        deploy_id,
+        sections=HISTORY_SECTIONS if history_only else None,
+        service=service,
     )
     restore_logging = redact_log_records(session.mask)
     try:
@@ -96,6 +110,22 @@ def _session(
     finally:
         session.close()
         restore_logging()
+
+
+def _known_service(store: HistoryStore, service: str | None) -> None:
+    """``--service`` must name a service of the store (a typo would show an empty history)."""
+    if service is None:
+        return
+    services = store.services()
+    if services and service not in services:
+        from difflib import get_close_matches
+
+        close = get_close_matches(service, services, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DeployCheckError(
+            f"--service {service!r}: the history holds no deployment of it{hint}; "
+            f"its services: {', '.join(services)}"
+        )
 
 
 def _write(path: str | Path, text: str, *, append: bool = False) -> None:
@@ -261,6 +291,7 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
 
 @main.command()
 @config_option
+@service_option
 @click.option("--deploy-id", help="The deployment to report on (default: the latest).")
 @click.option("--json", "json_path", metavar="PATH", help="Write the JSON report ('-': stdout).")
 @click.option(
@@ -281,6 +312,7 @@ def pre_deploy(config_path: Path, keep_going: bool) -> None:
 @handle_errors
 def report(
     config_path: Path,
+    service: str | None,
     deploy_id: str | None,
     json_path: str | None,
     markdown: bool,
@@ -297,10 +329,14 @@ def report(
     from pytest_deploycheck.score.analysis import analyse_store
     from pytest_deploycheck.score.scoring import ScoringSettings, Verdict
 
-    with _session(config_path, history_only=True) as session:
+    with _session(config_path, history_only=True, service=service) as session:
         redact = session.redactor.redact
         settings = ScoringSettings.from_config(session.section("scoring"))
-        analysis = analyse_store(session.history(), settings, deploy_id=deploy_id)
+        store = session.history()
+        _known_service(store, service)
+        # a named deployment brings its own service, unless --service says otherwise
+        of = service if deploy_id is not None else session.service_name
+        analysis = analyse_store(store, settings, deploy_id=deploy_id, service=of)
     console = _console()
     if json_path == "-":
         click.echo(render_json(analysis, redact=redact), nl=False)
@@ -336,15 +372,18 @@ deploy_id_option = click.option(
 @config_option
 @base_url_option
 @deploy_id_option
+@service_option
 @click.option("--quick", is_flag=True, help="One round now instead of the configured rounds.")
 @handle_errors
-def collect(config_path: Path, base_url: str | None, deploy_id: str | None, quick: bool) -> None:
+def collect(
+    config_path: Path, base_url: str | None, deploy_id: str | None, service: str | None, quick: bool
+) -> None:
     """Probe availability and latency in rounds after the deploy (0s, 5m, 15m)."""
     from pytest_deploycheck.after.collect import RichCollectProgress, run_collect
 
     console = _console()
     with (
-        _session(config_path, base_url, deploy_id) as session,
+        _session(config_path, base_url, deploy_id, service=service) as session,
         RichCollectProgress(console) as progress,
     ):
         result = run_collect(session, session.history(), quick=quick, progress=progress)
@@ -356,6 +395,7 @@ def collect(config_path: Path, base_url: str | None, deploy_id: str | None, quic
 @config_option
 @base_url_option
 @deploy_id_option
+@service_option
 @click.option("--watch", is_flag=True, help="Every 30 s for 60 min (monitor.watch).")
 @click.option("--interval", metavar="DURATION", help="Time between probe rounds, e.g. 30s.")
 @click.option("--duration", metavar="DURATION", help="How long to monitor, e.g. 30m.")
@@ -369,6 +409,7 @@ def monitor(
     config_path: Path,
     base_url: str | None,
     deploy_id: str | None,
+    service: str | None,
     watch: bool,
     interval: str | None,
     duration: str | None,
@@ -384,7 +425,7 @@ def monitor(
 
     console = _console()
     with (
-        _session(config_path, base_url, deploy_id) as session,
+        _session(config_path, base_url, deploy_id, service=service) as session,
         RichMonitorReporter(console, every_round=verbose) as reporter,
     ):
         result = run_monitor(
@@ -431,10 +472,11 @@ def rollback(
 
 @main.group(invoke_without_command=True)
 @config_option
+@service_option
 @click.option("--limit", default=20, show_default=True, help="How many deployments to list.")
 @click.pass_context
 @handle_errors
-def history(ctx: click.Context, config_path: Path, limit: int) -> None:
+def history(ctx: click.Context, config_path: Path, service: str | None, limit: int) -> None:
     """List stored deployments, newest first (`history show ID` for one)."""
     ctx.obj = config_path
     if ctx.invoked_subcommand is not None:
@@ -444,22 +486,32 @@ def history(ctx: click.Context, config_path: Path, limit: int) -> None:
     from pytest_deploycheck.score.analysis import score_deployment
     from pytest_deploycheck.score.scoring import ScoringSettings
 
-    with _session(config_path, history_only=True) as session:
+    with _session(config_path, history_only=True, service=service) as session:
         redact = session.redactor.redact
         store = session.history()
+        _known_service(store, service)
+        services = store.services()
+        name = session.service_name
         settings = ScoringSettings.from_config(session.section("scoring"))
-        deployments = store.deployments(limit)
+        deployments = store.deployments(limit, service=name)
         runs = store.runs_of([d.id for d in deployments])
         # scored as `report` scores them: every run and collect round of a deployment merged
         results = store.load_results([d.id for d in deployments if runs.get(d.id)])
-    table = Table(title=f"deployments ({len(deployments)} shown)")
-    for column in ("deployment", "created", "environment", "runs", "score", "verdict"):
+    several = len(services) > 1
+    of = f" of {redact(name)}" if several else ""
+    table = Table(title=f"deployments{of} ({len(deployments)} shown)")
+    if several:
+        table.caption = f"the history holds {', '.join(services)}: --service NAME picks one"
+    columns = ("deployment", "created", "environment", "runs", "score", "verdict")
+    for column in (*columns[:1], "service", *columns[1:]) if several else columns:
         table.add_column(column)
     for deployment in deployments:
         result = results.get(deployment.id)
         score = score_deployment(deployment, result, settings).score if result else None
+        named = [redact(deployment.service or "-")] if several else []
         table.add_row(
             redact(deployment.id),
+            *named,
             deployment.created_at.strftime("%Y-%m-%d %H:%M"),
             redact(deployment.environment or ""),
             str(len(runs.get(deployment.id, []))),

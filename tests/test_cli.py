@@ -26,7 +26,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pytest_deploycheck.cli import main
-from tests.live_server import REPO_ROOT
+from pytest_deploycheck.score.history import HistoryStore
+from tests.live_server import REPO_ROOT, free_port
 
 DEPLOYCHECK = Path(sys.executable).with_name("deploycheck")
 REFERENCE_SPEC = REPO_ROOT / "specs" / "booking.openapi.yaml"
@@ -630,6 +631,87 @@ def test_history_show_lists_the_runs_of_one_deployment(stored: Path) -> None:
     unknown = deploycheck("history", "--config", str(stored), "show", "release-9")
     assert unknown.exit_code == 2
     assert "no deployment 'release-9'" in unknown.stderr
+
+
+# -- one store, several services: --service ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_services(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One history store written by two services: "tiny" (the config's service.name) and
+    "worker" (the same config with --service), two deployments each, interleaved."""
+    root = write_project(tmp_path_factory.mktemp("shared") / "tiny")
+    config = str(root / "deployment-config.json")
+    for deploy_id, service in [("t-1", None), ("w-1", "worker"), ("t-2", None), ("w-2", "worker")]:
+        named = ["--service", service] if service else []
+        result = deploycheck(
+            "collect", "--quick", "--config", config, "--deploy-id", deploy_id, *named
+        )
+        assert result.exit_code == 0, result.output
+    return root / "deployment-config.json"
+
+
+def test_history_and_report_keep_to_one_service(two_services: Path) -> None:
+    config = str(two_services)
+    mine = deploycheck("history", "--config", config)
+    assert mine.exit_code == 0, mine.output
+    assert "deployments of tiny (2 shown)" in mine.stdout
+    assert "the history holds tiny, worker: --service NAME picks one" in mine.stdout
+    # (the first cells of each row: a narrow terminal wraps the dates onto a second line)
+    assert [row[:2] for row in history_rows(mine.stdout) if row[0]] == [
+        ["t-2", "tiny"],
+        ["t-1", "tiny"],
+    ]
+    theirs = deploycheck("history", "--config", config, "--service", "worker")
+    assert [row[:2] for row in history_rows(theirs.stdout) if row[0]] == [
+        ["w-2", "worker"],
+        ["w-1", "worker"],
+    ]
+    report = report_json(two_services)
+    assert report["deployment"]["id"] == "t-2"
+    assert report["comparison"]["previous_id"] == "t-1"
+    worker = report_json(two_services, "--service", "worker")
+    assert worker["deployment"]["id"] == "w-2"
+    assert worker["comparison"]["previous_id"] == "w-1"
+    assert [point["deploy_id"] for point in worker["trend"]["points"]] == ["w-1", "w-2"]
+
+
+def test_a_service_the_store_does_not_hold_is_named_with_the_ones_it_does(
+    two_services: Path,
+) -> None:
+    for command in ("report", "history"):
+        result = deploycheck(command, "--config", str(two_services), "--service", "wroker")
+        assert result.exit_code == 2
+        assert result.stderr.strip() == (
+            "deploycheck: error: --service 'wroker': the history holds no deployment of it "
+            "(did you mean 'worker'?); its services: tiny, worker"
+        )
+
+
+def test_the_monitor_keeps_its_alerts_under_the_service_it_is_given(
+    two_services: Path, tmp_path: Path
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = deploycheck(
+        "monitor",
+        "--config",
+        str(two_services),
+        "--service",
+        "worker",
+        "--base-url",
+        dead,
+        "--deploy-id",
+        "w-2",
+        "--interval",
+        "1s",
+        "--duration",
+        "1s",
+    )
+    assert result.exit_code == 1, result.output  # one failed round: alert level 1
+    with HistoryStore.open(f"sqlite:///{two_services.parent / 'history.db'}") as store:
+        keys = {state.key for state in store.alert_states()}
+    assert keys
+    assert all(key.startswith("worker/") for key in keys), keys
 
 
 # -- init and self-test ----------------------------------------------------------------------

@@ -53,16 +53,27 @@ def _plan_env(session: DeployCheckSession) -> Iterator[Check]:
     yield Check("env", "phase1", run, None, "round1")
 
 
+def _prepared(session: DeployCheckSession, family: str) -> None:
+    """Validate the family's prepare command now, so a bad one is a usage error."""
+    from pytest_deploycheck.phase1.prepare import parse_prepare
+
+    parse_prepare(family, session.section(family))
+
+
 def _plan_bundle(session: DeployCheckSession) -> Iterator[Check]:
     if not session.section("bundle"):
         return
+    _prepared(session, "bundle")
 
     def run(s: DeployCheckSession) -> Outcome:
         from pytest_deploycheck.phase1.bundle import check_bundle
 
+        prepared = s.prepare("bundle")
+        if failures(prepared):
+            return Outcome(findings=prepared)
         findings, sizes = check_bundle(s.section("bundle"), s.root, s.previous_bundle_sizes())
         s.record_bundle_sizes(sizes)
-        return Outcome(findings=findings)
+        return Outcome(findings=[*prepared, *findings])
 
     yield Check("bundle", "phase1", run, None, "round1")
 
@@ -109,23 +120,32 @@ def _plan_migrations(session: DeployCheckSession) -> Iterator[Check]:
     def database(s: DeployCheckSession) -> Outcome:
         from pytest_deploycheck.phase1.database import check_database
 
+        prepared = s.prepare("database")
+        if failures(prepared):
+            return Outcome(findings=prepared)
         findings = check_database(s.spec, s.section("database"), s.section("migrations"), s.root)
-        return Outcome(findings=findings)
+        return Outcome(findings=[*prepared, *findings])
 
     yield Check("migrations", "phase1", migrations, None, "round2")
     if "database" in session.config.raw:
+        _prepared(session, "database")
         yield Check("database", "phase1", database, None, "round2")
 
 
 def _plan_models(session: DeployCheckSession) -> Iterator[Check]:
     from pytest_deploycheck.phase1.models import model_sources
 
+    _prepared(session, "models")
     for source in model_sources(session.section("models")):
 
         def run(s: DeployCheckSession, source: Any = source) -> Outcome:
             from pytest_deploycheck.phase1.models import check_model
 
-            return Outcome(findings=check_model(s.spec, source, s.root))
+            # the JSON Schema files may be the output of models.prepare (a Zod export)
+            prepared = s.prepare("models")
+            if failures(prepared):
+                return Outcome(findings=prepared)
+            return Outcome(findings=[*prepared, *check_model(s.spec, source, s.root)])
 
         yield Check("models", "phase1", run, source.item_id, "round2")
 

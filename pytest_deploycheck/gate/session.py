@@ -20,6 +20,7 @@ import httpx
 
 from pytest_deploycheck.core.config import Config, LocalTarget, load_config
 from pytest_deploycheck.core.errors import HistoryError, TargetError
+from pytest_deploycheck.core.findings import Finding, failures
 from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import Operation, Spec, load_spec
 from pytest_deploycheck.core.units import parse_duration
@@ -46,6 +47,8 @@ class DeployCheckSession:
     store_history: bool = True
     # the sections whose ${VAR} must be set (None: all); see config.HISTORY_SECTIONS
     sections: Collection[str] | None = None
+    # --service: the service whose history to read and write (default: service.name)
+    service: str | None = None
     # a live check failed: before the next long one, see whether the target still listens
     target_suspect: bool = False
     _config: Config | None = field(default=None, init=False, repr=False)
@@ -62,6 +65,8 @@ class DeployCheckSession:
     availability_labels: list[str] = field(default_factory=list)
     # sizes the bundle check measured, stored with the run's history
     bundle_sizes: dict[str, int] = field(default_factory=dict)
+    # what each family's prepare command gave, so it runs once however many items it serves
+    _prepared: dict[str, list[Finding]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def config(self) -> Config:
@@ -98,6 +103,11 @@ class DeployCheckSession:
         return self._redactor.redact(text)
 
     @property
+    def service_name(self) -> str:
+        """The service this run is about: ``--service``, else the config's service.name."""
+        return self.service or self.config.service_name
+
+    @property
     def deployment_id(self) -> str:
         """``--deploy-id``, else the CI commit variable, else ``git rev-parse HEAD``."""
         if self._deployment_id is None:
@@ -129,7 +139,11 @@ class DeployCheckSession:
 
         config = self.config
         return describe_deployment(
-            self.deployment_id, self.environ, config.root, environment=config.environment
+            self.deployment_id,
+            self.environ,
+            config.root,
+            environment=config.environment,
+            service=self.service_name,
         )
 
     def record_bundle_sizes(self, sizes: Mapping[str, int]) -> None:
@@ -142,6 +156,18 @@ class DeployCheckSession:
 
     def section(self, name: str) -> Mapping[str, Any]:
         return self.config.section(name)
+
+    def prepare(self, family: str) -> list[Finding]:
+        """Run the family's ``prepare`` command once per session; what it found (or nothing)."""
+        if family in self._prepared:
+            return self._prepared[family]
+        from pytest_deploycheck.phase1.prepare import parse_prepare, run_prepare
+
+        command = parse_prepare(family, self.section(family))
+        findings = [] if command is None else run_prepare(command, self.root, environ=self.environ)
+        # the first check shows how the command went; the others only that it failed
+        self._prepared[family] = failures(findings)
+        return findings
 
     def operation(self, label: str) -> Operation:
         for operation in self.spec.operations:

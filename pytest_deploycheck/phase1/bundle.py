@@ -1,9 +1,9 @@
 """Build artifacts: their size against a limit, and their growth since the last run.
 
-An artifact is a glob relative to the project root; its size is the sum over the files it
-matches, raw, gzip (level 9, like bundlesize and size-limit) or brotli (quality 11). The
-measured sizes are returned so the caller can record them in history and pass them back as
-``previous`` next time.
+An artifact is a glob relative to the project root, minus the files its ``exclude`` globs
+match (source maps next to a Worker bundle, say); its size is the sum over the files left, raw,
+gzip (level 9, like bundlesize and size-limit) or brotli (quality 11). The measured sizes are
+returned so the caller can record them in history and pass them back as ``previous`` next time.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class Artifact:
     max_size: int | None = None
     compression: Compression = "raw"
     max_growth: float | None = None
+    exclude: tuple[str, ...] = ()
 
 
 def parse_artifacts(section: Mapping[str, Any]) -> list[Artifact]:
@@ -68,9 +69,15 @@ def parse_artifacts(section: Mapping[str, Any]) -> list[Artifact]:
         name = str(entry.get("name") or path)
         if any(artifact.name == name for artifact in artifacts):
             problems.append(f"{key}.name: {name!r} is used twice; give each artifact a name")
+        exclude = tuple(str(pattern) for pattern in entry.get("exclude") or ())
         artifacts.append(
             Artifact(
-                name, path, max_size, compression, growth if growth is not None else shared_growth
+                name,
+                path,
+                max_size,
+                compression,
+                growth if growth is not None else shared_growth,
+                exclude,
             )
         )
     if problems:
@@ -99,12 +106,18 @@ def sized(data: bytes, compression: Compression) -> int:
 
 
 def measure(artifact: Artifact, root: Path) -> dict[str, int]:
-    """The size of each file ``artifact.path`` matches, by path relative to the root."""
+    """The size of each file ``artifact.path`` matches (minus ``exclude``), by path relative
+    to the root."""
     matches = sorted(glob.glob(artifact.path, root_dir=root, recursive=True))
+    excluded = {
+        match
+        for pattern in artifact.exclude
+        for match in glob.glob(pattern, root_dir=root, recursive=True)
+    }
     sizes: dict[str, int] = {}
     for match in matches:
         path = root / match
-        if not path.is_file():
+        if match in excluded or not path.is_file():
             continue
         if artifact.compression == "raw":
             sizes[match] = path.stat().st_size
@@ -125,8 +138,9 @@ def check_bundle(
             findings.append(
                 Finding(
                     "bundle-missing",
-                    f"{artifact.name}: {artifact.path!r} matches no file; build first, "
-                    "or fix the glob",
+                    f"{artifact.name}: {artifact.path!r} matches no file"
+                    f"{' outside exclude' if artifact.exclude else ''}; build first (or "
+                    "name the build in bundle.prepare), or fix the glob",
                     location=artifact.path,
                 )
             )

@@ -30,6 +30,7 @@ __all__ = [
     "CommandResult",
     "Runner",
     "check_command",
+    "output_tail",
     "parse_commands",
     "run_command",
     "run_in_process_group",
@@ -238,7 +239,8 @@ def _text(output: bytes | str | None) -> str:
     return output
 
 
-def _tail(output: str, lines: int = OUTPUT_LINES) -> str:
+def output_tail(output: str, lines: int = OUTPUT_LINES) -> str:
+    """The last ``lines`` lines of a command's output, saying how many were left out."""
     kept = output.rstrip("\n").splitlines()
     if len(kept) <= lines:
         return "\n".join(kept)
@@ -259,7 +261,7 @@ def check_command(
     location = command.name
     if result.error is not None:
         return [Finding("static-analysis-start", result.error, location=location)]
-    output = _tail(result.output)
+    output = output_tail(result.output)
     shown = f"\n{output}" if output else " (no output)"
     if result.timed_out:
         return [

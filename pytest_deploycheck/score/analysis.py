@@ -300,21 +300,30 @@ def analyse_store(
     settings: ScoringSettings = DEFAULT_SETTINGS,
     *,
     deploy_id: str | None = None,
+    service: str | None = None,
 ) -> Analysis:
     """Read the current deployment (``deploy_id``, else the latest with a run) and up to 9
-    before it that have runs (in its environment when it has one), and analyse them."""
+    before it that have runs (in its environment when it has one), and analyse them.
+
+    ``service`` keeps to one service's deployments where the store holds several (by
+    default the current deployment's service)."""
     if deploy_id is None:
-        latest = store.deployments(1, with_runs=True)
+        latest = store.deployments(1, with_runs=True, service=service)
         if not latest:
+            of = f" of service {service!r}" if service is not None else ""
             raise HistoryError(
-                f"history store {store.url} holds no deployment with a run yet; run "
+                f"history store {store.url} holds no deployment{of} with a run yet; run "
                 "`pytest -m phase2 --deploycheck-base-url URL` or `deploycheck collect` first"
             )
         current = latest[0]
     else:
         current = store.deployment(deploy_id)
     older = store.deployments(
-        TREND_WINDOW - 1, before=current.id, environment=current.environment, with_runs=True
+        TREND_WINDOW - 1,
+        before=current.id,
+        environment=current.environment,
+        with_runs=True,
+        service=service or current.service,
     )
     chosen = [current, *older]
     results = store.load_results([deployment.id for deployment in chosen])

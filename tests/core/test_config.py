@@ -511,7 +511,9 @@ def test_each_section_file_exists_and_is_valid() -> None:
 def test_owned_sections_are_strict_documented_and_defaults_valid(name: str) -> None:
     schema = section_schema(name)
     registry = schema_registry()
-    uri = f"https://pytest-deploycheck.dev/schemas/sections/{name}.json"
+    # a URI of its own next to the section's, so "common.json#/..." resolves from the
+    # registry (common.json itself holds definitions with defaults)
+    uri = f"https://pytest-deploycheck.dev/schemas/sections/{name}.property.json"
     checked = 0
     for path, node in walk_schemas(schema):
         if node.get("type") == "object" and "properties" in node:

@@ -107,7 +107,8 @@ def test_a_glob_matching_nothing_says_build_first(tmp_path: Path) -> None:
     assert findings == [
         Finding(
             "bundle-missing",
-            "worker: 'dist/**/*.js' matches no file; build first, or fix the glob",
+            "worker: 'dist/**/*.js' matches no file; build first (or name the build in "
+            "bundle.prepare), or fix the glob",
             Severity.ERROR,
             "dist/**/*.js",
         )
@@ -181,7 +182,39 @@ def test_the_section_schema_accepts_the_documented_shape_and_rejects_mistakes() 
             {"path": "dist/app.css", "max_size": 50000},
         ],
         "max_growth": "10%",
+        "prepare": {"argv": ["npx", "wrangler", "deploy", "--dry-run", "--outdir", "dist"]},
     }
     assert list(validator.iter_errors(good)) == []
     bad = {"artifacts": [{"max_size": "1 MiB", "compression": "zstd"}], "max_growth": 0.1}
     assert len(list(validator.iter_errors(bad))) == 3
+    worse = {"artifacts": [{"path": "dist/**", "exclude": "*.map"}], "prepare": {"argv": []}}
+    assert len(list(validator.iter_errors(worse))) == 2
+
+
+def test_exclude_leaves_files_out_of_an_artifact(tmp_path: Path) -> None:
+    # what `wrangler deploy --dry-run --outdir dist` writes: the bundle, a text module, the
+    # source map (not uploaded as code) and a README
+    build(
+        tmp_path,
+        {
+            "dist/index.js": TEXT,
+            "dist/3e1f-openapi.yaml": b"openapi: 3.1.0\n" * 100,
+            "dist/index.js.map": NOISE,
+            "dist/README.md": b"built output",
+        },
+    )
+    artifact = {
+        "name": "worker",
+        "path": "dist/**",
+        "exclude": ["dist/**/*.map", "dist/**/README.md"],
+        "max_size": "1 MiB",
+    }
+    findings, measured = check_bundle({"artifacts": [artifact]}, tmp_path, None)
+    assert measured == {"worker": len(TEXT) + len(b"openapi: 3.1.0\n" * 100)}
+    assert failures(findings) == []
+    assert "in 2 files" in findings[-1].message
+    everything = {"artifacts": [{**artifact, "exclude": ["dist/*"]}]}
+    findings, measured = check_bundle(everything, tmp_path, None)
+    assert measured == {}
+    assert [f.rule for f in findings] == ["bundle-missing"]
+    assert "matches no file outside exclude" in findings[0].message

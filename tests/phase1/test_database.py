@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -411,3 +412,93 @@ def test_the_reference_service_database_matches_its_spec() -> None:
     # the spec's own schema names: a rename on either side shows up here first
     components = yaml.safe_load((REPOSITORY / "specs" / "booking.openapi.yaml").read_text())
     assert {"Appointment", "Provider"} <= set(components["components"]["schemas"])
+
+
+# -- database.file: a real database (wrangler's local D1) against the spec and the replay -----
+
+D1_FILE = ".wrangler/state/v3/d1/miniflare-D1DatabaseObject/[0-9a-f]*.sqlite"
+MAPPED = {"tables": {"providers": "Provider", "appointments": "Appointment"}, **IGNORES}
+
+
+def applied_as_d1_does(project: Path, *, skip: int = 0, extra_sql: str = "") -> Path:
+    """The project's migrations applied to a SQLite file where wrangler keeps local D1, with
+    the d1_migrations table D1 records them in (the last ``skip`` left unapplied)."""
+    folder = project / ".wrangler/state/v3/d1/miniflare-D1DatabaseObject"
+    folder.mkdir(parents=True)
+    (folder / "metadata.sqlite").write_bytes(b"")  # miniflare keeps one beside the database
+    path = folder / "0f3a9c.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, "
+        "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)"
+    )
+    migrations = sorted((project / "migrations").glob("*.sql"))
+    for migration in migrations[: len(migrations) - skip]:
+        db.executescript(migration.read_text())
+        db.execute("INSERT INTO d1_migrations (name) VALUES (?)", (migration.name,))
+    db.executescript(extra_sql)
+    db.commit()
+    db.close()
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURES / "match" / "migrations", tmp_path / "migrations")
+    return tmp_path
+
+
+def test_a_database_file_that_agrees_with_the_replay_is_compared_with_the_spec(
+    spec: Spec, project: Path
+) -> None:
+    path = applied_as_d1_does(project)
+    findings = check_database(spec, {**MAPPED, "file": D1_FILE}, {}, project)
+    relative = str(path.relative_to(project))
+    assert [(f.rule, f.severity, f.location) for f in findings] == [
+        ("database-file", Severity.INFO, relative)
+    ]
+    assert "migrations applied" in findings[0].message
+
+
+def test_a_change_made_outside_the_migrations_is_drift_and_is_compared(
+    spec: Spec, project: Path
+) -> None:
+    path = applied_as_d1_does(
+        project, extra_sql="ALTER TABLE appointments ADD COLUMN reminder_sent INTEGER;"
+    )
+    findings = check_database(spec, {**MAPPED, "file": D1_FILE}, {}, project)
+    drift = [f for f in failures(findings) if f.rule == "database-drift"]
+    assert len(drift) == 1, format_findings(findings)
+    assert drift[0].location == str(path.relative_to(project))
+    assert "appointments.reminder_sent: a column here that no migration adds" in drift[0].message
+    # the spec is compared with the tables the database really has
+    extra = [f for f in findings if f.rule == "database-extra-column"]
+    assert [f.severity for f in extra] == [Severity.WARNING]
+    assert "reminder_sent" in extra[0].message
+
+
+def test_a_migration_the_database_has_not_applied_is_drift(spec: Spec, project: Path) -> None:
+    applied_as_d1_does(project, skip=1)
+    last = sorted(p.name for p in (project / "migrations").glob("*.sql"))[-1]
+    findings = check_database(spec, {**MAPPED, "file": D1_FILE}, {}, project)
+    messages = [f.message for f in failures(findings) if f.rule == "database-drift"]
+    assert any(f"has not applied {last}" in message for message in messages), messages
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("db/*.sqlite", "matches no file; apply the migrations first"),
+        ("state/*.sqlite", "matches 2 files"),
+        ("state/a.sqlite", "not a readable SQLite database"),
+    ],
+)
+def test_a_database_file_that_cannot_be_read_says_what_to_do(
+    spec: Spec, project: Path, pattern: str, expected: str
+) -> None:
+    (project / "state").mkdir()
+    (project / "state" / "a.sqlite").write_bytes(b"not a database, just bytes" * 10)
+    (project / "state" / "b.sqlite").write_bytes(b"")
+    findings = check_database(spec, {**MAPPED, "file": pattern}, {}, project)
+    assert [(f.rule, f.severity) for f in findings] == [("database-file", Severity.ERROR)]
+    assert expected in findings[0].message

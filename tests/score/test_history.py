@@ -309,17 +309,17 @@ def test_an_older_store_is_upgraded_in_place_keeping_its_data(
     def add_note_column(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE deploycheck_deployments ADD COLUMN note TEXT"))
 
-    next_version = history.SCHEMA_VERSION + 1
-    monkeypatch.setattr(history_schema, "SCHEMA_VERSION", next_version)
-    monkeypatch.setattr(history_store, "SCHEMA_VERSION", next_version)
-    monkeypatch.setitem(history.UPGRADES, next_version, add_note_column)
+    future = history.SCHEMA_VERSION + 1
+    monkeypatch.setattr(history_schema, "SCHEMA_VERSION", future)
+    monkeypatch.setattr(history_store, "SCHEMA_VERSION", future)
+    monkeypatch.setitem(history.UPGRADES, future, add_note_column)
     with HistoryStore.open(store_url) as store:
-        assert store.schema_version == next_version
+        assert store.schema_version == future
         with store.engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("deploycheck_deployments")}
             version = conn.execute(sa.select(history.meta_table.c.value)).scalar_one()
         assert "note" in columns
-        assert version == str(next_version)
+        assert version == str(future)
         assert store.load_result("d1").operations["GET /providers"].probes == 5
 
 
@@ -356,6 +356,55 @@ def test_failed_items_are_stored_redacted(store_url: str) -> None:
         store.save_run(run, score_run(run))
         [item] = store.load_result("d1").failed_items
     assert (item.node_id, item.family, item.message) == ("cfg::phase3::smoke[***]", "smoke", "***!")
+
+
+def test_a_version_2_store_gains_service_names_and_keeps_its_deployments(store_url: str) -> None:
+    with HistoryStore.open(store_url) as store:
+        store.save_run(make_run("old-1"))
+        # back to the store as version 2 wrote it: no service column
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE deploycheck_deployments DROP COLUMN service"))
+            conn.execute(sa.update(history.meta_table).values(value="2"))
+    with HistoryStore.open(store_url) as store:
+        assert store.schema_version == history.SCHEMA_VERSION
+        [old] = store.deployments()
+        assert old.service is None
+        store.save_run(make_run("new-1"), deployment=Deployment("new-1", T0, service="api"))
+        # what was stored before services had names still counts for the service
+        assert [d.id for d in store.deployments(service="api")] == ["new-1", "old-1"]
+        assert store.services() == ["api"]
+
+
+# -- services: one store, several services ------------------------------------------------------
+
+
+def test_each_service_sees_its_own_deployments(store: HistoryStore) -> None:
+    for deploy_id, service in [
+        ("a-1", "api"),
+        ("w-1", "worker"),
+        ("a-2", "api"),
+        ("w-2", "worker"),
+    ]:
+        store.save_run(make_run(deploy_id), deployment=Deployment(deploy_id, T0, service=service))
+    assert store.services() == ["api", "worker"]
+    assert [d.id for d in store.deployments(service="api")] == ["a-2", "a-1"]
+    assert [d.id for d in store.deployments(service="worker")] == ["w-2", "w-1"]
+    assert [d.id for d in store.deployments()] == ["w-2", "a-2", "w-1", "a-1"]
+    assert store.deployment("w-1").service == "worker"
+    previous = store.previous("a-2", service="api")
+    assert previous is not None
+    assert previous.id == "a-1"
+
+
+def test_a_deploy_id_of_one_service_is_refused_to_another(store: HistoryStore) -> None:
+    store.save_run(make_run("abc123"), deployment=Deployment("abc123", T0, service="api"))
+    with pytest.raises(HistoryError, match="'abc123' is one of service 'api', not 'worker'"):
+        store.save_run(make_run("abc123"), deployment=Deployment("abc123", T0, service="worker"))
+    assert len(store.runs("abc123")) == 1
+    # the same service, or a record that names none, joins it as before
+    store.save_run(make_run("abc123"), deployment=Deployment("abc123", T0, service="api"))
+    store.save_run(make_run("abc123"))
+    assert len(store.runs("abc123")) == 3
 
 
 # -- opening, URLs and errors ----------------------------------------------------------------

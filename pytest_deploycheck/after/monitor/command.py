@@ -82,9 +82,9 @@ def run_monitor(
         for label, codes in (availability.get("allow_status") or {}).items()
     }
     deploy_id = session.deployment_id
-    scope = f"{config.service_name}/{config.environment}"
+    scope = f"{session.service_name}/{config.environment}"
     context = (
-        f"Service: {config.service_name} ({config.environment}) at "
+        f"Service: {session.service_name} ({config.environment}) at "
         f"{redactor.redact_url(base_url)}; deployment {deploy_id}"
     )
     monitor: Monitor | None = None
@@ -139,7 +139,7 @@ def run_monitor(
             )
             resources.callback(owned.close)
             prober = owned
-        metrics = MonitorMetrics(config.service_name)
+        metrics = MonitorMetrics(session.service_name)
         dispatcher = Dispatcher(
             notify.channels,
             send=sender or AppriseSender(),

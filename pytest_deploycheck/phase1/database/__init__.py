@@ -6,9 +6,10 @@ ignore), ``components`` merges a component schema's properties into one shape ea
 ``constraints`` reads the DEFAULTs and ``CHECK (col IN (...))`` lists of the migrated tables,
 ``affinity`` says which column affinities hold which JSON types, ``naming`` pairs tables with
 schemas and columns with properties by name, ``comparison`` compares one table with one schema,
-and ``check`` holds the entry points, ``compare_schema`` (the pure core) and ``check_database``.
-Modules here may import ``core``, their phase1 siblings (``migrations``) and each other, nothing
-above.
+``drift`` reads a database file (wrangler's local D1) and lists how its schema differs from
+the replay, and ``check`` holds the entry points, ``compare_schema`` (the pure core) and
+``check_database``. Modules here may import ``core``, their phase1 siblings (``migrations``)
+and each other, nothing above.
 """
 
 from __future__ import annotations

@@ -8,18 +8,21 @@ defaults. A mismatch is a service that answers 500 on valid input, or a response
 its own schema, waiting for the first row that shows it.
 
 ``compare_schema`` is the pure core; ``check_database`` applies the migrations around it.
+With ``database.file`` (wrangler's local D1 database, say) the tables compared are that
+file's, and the file's schema must agree with the replay (``database-drift``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pytest_deploycheck.core.findings import Finding, Severity, apply_severities
 from pytest_deploycheck.core.spec import Spec
 from pytest_deploycheck.phase1.migrations import (
+    Migration,
     MigrationSettings,
     Table,
     apply_migrations,
@@ -29,6 +32,7 @@ from pytest_deploycheck.phase1.migrations import (
 
 from .comparison import Comparison
 from .components import Model, as_mapping, component_model, escape
+from .drift import DatabaseFileError, read_database_file, schema_drift, unapplied
 from .naming import infer_tables, schema_name_for, suggest
 from .settings import DatabaseSettings, TableMapping
 
@@ -46,6 +50,8 @@ RULES: Mapping[str, Severity] = {
     "database-default": Severity.WARNING,
     "database-primary-key": Severity.WARNING,
     "database-config": Severity.WARNING,
+    "database-file": Severity.ERROR,
+    "database-drift": Severity.ERROR,
 }
 
 # Tables that D1, wrangler or SQLite create for themselves.
@@ -225,4 +231,56 @@ def check_database(
             ],
             settings.severities,
         )
-    return apply_severities(compare_schema(spec, schema, settings, origins), settings.severities)
+    if settings.file is None:
+        findings = compare_schema(spec, schema, settings, origins)
+    else:
+        findings = _compare_file(spec, settings, settings.file, root, schema, migrations, origins)
+    return apply_severities(findings, settings.severities)
+
+
+def _compare_file(
+    spec: Spec,
+    settings: DatabaseSettings,
+    pattern: str,
+    root: Path,
+    replayed: Mapping[str, Table],
+    migrations: Sequence[Migration],
+    origins: Mapping[tuple[str, str], str],
+) -> list[Finding]:
+    """The database file's tables against the spec, and its schema against the replay."""
+    try:
+        database = read_database_file(pattern, root)
+    except DatabaseFileError as exc:
+        return [Finding("database-file", str(exc), Severity.ERROR, "database.file")]
+    findings = [
+        Finding(
+            "database-drift",
+            f"{database.path} differs from the migrations replayed on a fresh database: "
+            f"{line}; make the change in a migration, or apply the migrations afresh",
+            Severity.ERROR,
+            database.path,
+        )
+        for line in schema_drift(replayed, database.schema, _INTERNAL)
+    ]
+    if database.applied is not None:
+        findings.extend(
+            Finding(
+                "database-drift",
+                f"{database.path} has not applied {name}; apply the migrations (with "
+                "wrangler: npx wrangler d1 migrations apply DB --local, or database.prepare)",
+                Severity.ERROR,
+                database.path,
+            )
+            for name in unapplied(migrations, database.applied)
+        )
+    recorded = "" if database.applied is None else f" ({len(database.applied)} migrations applied)"
+    findings.append(
+        Finding(
+            "database-file",
+            f"compared this database's tables{recorded} with the spec",
+            Severity.INFO,
+            database.path,
+        )
+    )
+    findings.extend(compare_schema(spec, database.schema, settings, origins))
+    return findings

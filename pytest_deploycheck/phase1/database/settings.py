@@ -27,6 +27,8 @@ class DatabaseSettings:
     ignore_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ignore_properties: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     severities: Mapping[str, str] = field(default_factory=dict)
+    # a SQLite file (glob) to compare instead of the replay alone: wrangler's local D1
+    file: str | None = None
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> DatabaseSettings:
@@ -61,6 +63,7 @@ class DatabaseSettings:
             ignore_columns,
             ignore_properties,
             dict(section.get("rules") or {}),
+            str(section["file"]) if section.get("file") else None,
         )
 
     def mapping_for(self, mapping: TableMapping) -> TableMapping:

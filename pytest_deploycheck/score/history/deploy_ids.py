@@ -85,6 +85,7 @@ def describe_deployment(
     *,
     environment: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    service: str | None = None,
     git: GitRunner = _run_git,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Deployment:
@@ -102,4 +103,5 @@ def describe_deployment(
         branch=branch,
         environment=environment or environ.get("DEPLOYCHECK_ENVIRONMENT") or None,
         metadata=dict(metadata or {}),
+        service=service,
     )

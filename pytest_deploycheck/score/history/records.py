@@ -21,6 +21,8 @@ class Deployment:
     branch: str | None = None
     environment: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # service.name of the config that recorded it (None: recorded before stores named them)
+    service: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ def deployment_from_row(row: sa.RowMapping) -> Deployment:
         branch=row["branch"],
         environment=row["environment"],
         metadata=json.loads(row["metadata"] or "{}"),
+        service=row.get("service"),
     )
 
 

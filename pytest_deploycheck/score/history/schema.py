@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class _UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -53,6 +53,9 @@ deployments_table = sa.Table(
     sa.Column("branch", sa.String(200)),
     sa.Column("environment", sa.String(200)),
     sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
+    # the config's service.name (version 2); NULL in rows written before, by the one service
+    # that used the store then
+    sa.Column("service", sa.String(200)),
     sqlite_autoincrement=True,
 )
 runs_table = sa.Table(
@@ -146,8 +149,6 @@ bundle_sizes_table = sa.Table(
 )
 
 
-# Upgrade steps: UPGRADES[n] takes a store at version n - 1 to version n. Each runs in the
-# transaction that bumps the version, so a failed upgrade leaves the store as it was.
 def _add_failed_items(conn: Connection) -> None:
     """Version 2: runs keep the gate items that failed (existing runs had none recorded)."""
     conn.execute(
@@ -155,7 +156,14 @@ def _add_failed_items(conn: Connection) -> None:
     )
 
 
-UPGRADES: dict[int, Callable[[Connection], None]] = {2: _add_failed_items}
+def _add_service_column(conn: Connection) -> None:
+    """Version 3: deployments name their service, so one store can hold several."""
+    conn.execute(sa.text("ALTER TABLE deploycheck_deployments ADD COLUMN service VARCHAR(200)"))
+
+
+# Upgrade steps: UPGRADES[n] takes a store at version n - 1 to version n. Each runs in the
+# transaction that bumps the version, so a failed upgrade leaves the store as it was.
+UPGRADES: dict[int, Callable[[Connection], None]] = {2: _add_failed_items, 3: _add_service_column}
 
 
 def prepare_schema(conn: Connection) -> int:

@@ -213,12 +213,17 @@ class HistoryStore:
         before: str | None = None,
         environment: str | None = None,
         with_runs: bool = False,
+        service: str | None = None,
     ) -> list[Deployment]:
         """The latest deployments, newest first; ``before`` a deploy id to look further back,
-        ``with_runs`` to skip deployments that have no run yet."""
+        ``with_runs`` to skip deployments that have no run yet, ``service`` to keep those of
+        one service (and those recorded before deployments named their service)."""
         query = sa.select(deployments_table).order_by(deployments_table.c.seq.desc())
         if environment is not None:
             query = query.where(deployments_table.c.environment == environment)
+        if service is not None:
+            column = deployments_table.c.service
+            query = query.where(sa.or_(column == service, column.is_(None)))
         if with_runs:
             query = query.where(
                 sa.exists().where(runs_table.c.deployment_seq == deployments_table.c.seq)
@@ -244,10 +249,19 @@ class HistoryStore:
             raise HistoryError(self._unknown(deploy_id))
         return deployment_from_row(row)
 
-    def previous(self, deploy_id: str, *, environment: str | None = None) -> Deployment | None:
+    def previous(
+        self, deploy_id: str, *, environment: str | None = None, service: str | None = None
+    ) -> Deployment | None:
         """The deployment recorded just before ``deploy_id``, if any."""
-        found = self.deployments(1, before=deploy_id, environment=environment)
+        found = self.deployments(1, before=deploy_id, environment=environment, service=service)
         return found[0] if found else None
+
+    def services(self) -> list[str]:
+        """The names of the services whose deployments the store holds, sorted."""
+        column = deployments_table.c.service
+        with self._read() as conn:
+            rows = conn.execute(sa.select(column).where(column.is_not(None)).distinct())
+            return sorted(str(name) for (name,) in rows)
 
     def runs(self, deploy_id: str) -> list[StoredRun]:
         """Every run of ``deploy_id``, oldest first."""
@@ -550,6 +564,7 @@ class HistoryStore:
         """The deployment's seq, and whether this call created it."""
         seq = self._seq_or_none(conn, deployment.id)
         if seq is not None:
+            self._check_service(conn, deployment)
             return seq, False
         row = {
             "id": deployment.id,
@@ -558,14 +573,28 @@ class HistoryStore:
             "branch": deployment.branch,
             "environment": deployment.environment,
             "metadata": dumps(redact_tree(deployment.metadata, self._redact)),
+            "service": deployment.service,
         }
         try:
             # A savepoint, so losing a race to another writer leaves our transaction usable.
             with conn.begin_nested():
                 conn.execute(sa.insert(deployments_table), row)
         except IntegrityError:
+            self._check_service(conn, deployment)
             return self._seq(conn, deployment.id), False
         return self._seq(conn, deployment.id), True
+
+    def _check_service(self, conn: Connection, deployment: Deployment) -> None:
+        """A deploy id names one deployment: runs of another service must not join it."""
+        stored = conn.execute(
+            sa.select(deployments_table.c.service).where(deployments_table.c.id == deployment.id)
+        ).scalar_one_or_none()
+        if deployment.service and stored and stored != deployment.service:
+            raise HistoryError(
+                f"history store {self.url}: deployment {deployment.id!r} is one of service "
+                f"{stored!r}, not {deployment.service!r}; nothing stored: give each service "
+                "its own deploy ids (--deploy-id)"
+            )
 
     def _check_deploy_id(self, deploy_id: object) -> None:
         if not isinstance(deploy_id, str) or not deploy_id.strip() or len(deploy_id) > 200:

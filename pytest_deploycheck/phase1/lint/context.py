@@ -53,12 +53,17 @@ class OperationInfo:
 
 @dataclass
 class ExampleSite:
-    """An example value and the schema it must satisfy."""
+    """An example value (or a schema's default) and the schema it must satisfy."""
 
     pointer: str  # where the example is written
     schema_pointer: str
     value: Any
     kind: str  # "media" (media types, parameters, headers) or "schema"
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is a schema's ``default`` rather than an example."""
+        return self.kind == "schema" and self.pointer.endswith("/default")
 
 
 @dataclass

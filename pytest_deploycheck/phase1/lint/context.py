@@ -84,6 +84,8 @@ class LintContext:
     security: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     links: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     mapping_refs: list[str] = field(default_factory=list)
+    # references made from extensions the walk does not enter (x-webhooks)
+    extension_refs: list[str] = field(default_factory=list)
     # Schemas with a keyword some rule looks at: "enum", "required", "nullable", "array".
     keyed: dict[str, list[tuple[str, Mapping[str, Any]]]] = field(
         default_factory=lambda: {key: [] for key in ("enum", "required", "nullable", "array")}

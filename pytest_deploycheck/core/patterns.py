@@ -5,18 +5,27 @@ JSON Schema 2020-12 says a ``pattern`` (and a ``patternProperties`` key, and a s
 ``u`` (unicode) flag. Python's ``re`` is another dialect: it rejects valid ECMA syntax
 (``\\p{L}`` before 3.13, ``(?<name>...)``) and accepts invalid ones (``\\Z``, ``(?i)``), and its
 ``\\d`` and ``\\w`` match non-ASCII digits and letters. So every place that judges a spec's
-pattern (validity, examples, the values the probes build) compiles it here, with the
-``regress`` engine (a binding of Rust's ECMA-262 ``regress``) in that one mode, and says so
-in what it reports: ``PATTERN_DIALECT``.
+pattern (validity, examples, the values the probes build) asks this module, which reads
+patterns in that one mode and says so in what it reports: ``PATTERN_DIALECT``.
+
+Whether a pattern is valid is decided by ``regress``, a binding of Rust's ECMA-262 engine.
+Matching goes through ``jsonschema_rs`` where it can compile the pattern: it translates
+ECMA-262's classes (an ASCII ``\\d``) to Rust's linear-time engine, and falls back to
+backtracking only for lookaround and backreferences, with a limit. ``regress`` backtracks
+without one, and public specs hold patterns such as ``([\\w .-]*)*`` that would take it
+forever on a value that does not match; it matches only what ``jsonschema_rs`` cannot compile
+(named backreferences, ``[^]``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
+import jsonschema_rs
 import regress
 
-__all__ = ["PATTERN_DIALECT", "PatternError", "compile_pattern", "pattern_problem", "search"]
+__all__ = ["PATTERN_DIALECT", "PatternError", "pattern_problem", "search"]
 
 PATTERN_DIALECT = "ECMA-262, u flag"
 """How patterns are read, as findings name it."""
@@ -38,18 +47,46 @@ def _compiled(pattern: str) -> regress.Regex | str:
         return "it holds a lone surrogate, which is not a character"
 
 
-def compile_pattern(pattern: str) -> regress.Regex:
-    """``pattern`` compiled as ECMA-262 with the ``u`` flag; PatternError says why it is not."""
-    compiled = _compiled(pattern)
-    if isinstance(compiled, str):
-        raise PatternError(compiled)
-    return compiled
-
-
 def pattern_problem(pattern: str) -> str | None:
     """Why ``pattern`` is not a valid ECMA-262 regular expression (``u`` flag), or None."""
     compiled = _compiled(pattern)
     return compiled if isinstance(compiled, str) else None
+
+
+@lru_cache(maxsize=4096)
+def _matcher(pattern: str) -> Callable[[str], bool]:
+    compiled = _compiled(pattern)
+    if isinstance(compiled, str):
+        raise PatternError(compiled)
+    try:
+        validator = jsonschema_rs.validator_for({"pattern": pattern})
+    except ValueError:  # valid ECMA-262 that jsonschema_rs does not translate
+        return lambda text: _regress_search(compiled, text)
+
+    def matches(text: str) -> bool:
+        text = _readable(text)
+        if validator.is_valid(text):
+            return True
+        # past its backtracking limit the engine cannot tell: not a reason to reject
+        return all(
+            isinstance(error.kind, jsonschema_rs.ValidationErrorKind.BacktrackLimitExceeded)
+            for error in validator.iter_errors(text)
+        )
+
+    return matches
+
+
+def _regress_search(compiled: regress.Regex, text: str) -> bool:
+    return compiled.find(_readable(text)) is not None
+
+
+def _readable(text: str) -> str:
+    """``text`` as both engines can read it: a lone surrogate becomes an unknown character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
 
 
 def search(pattern: str, text: str) -> bool:
@@ -57,9 +94,4 @@ def search(pattern: str, text: str) -> bool:
 
     An invalid pattern raises PatternError.
     """
-    compiled = compile_pattern(pattern)
-    try:
-        return compiled.find(text) is not None
-    except UnicodeError:  # a lone surrogate in the text: read it as an unknown character
-        readable = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-        return compiled.find(readable) is not None
+    return _matcher(pattern)(text)

@@ -104,12 +104,24 @@ def test_a_broken_schema_object_gets_an_error_per_keyword_at_its_line(
 
 
 def test_the_openapi_vocabulary_is_part_of_the_default_dialect(tmp_path: Path) -> None:
-    schema = "      type: object\n      discriminator: {mapping: {a: '#/x'}}  # <- here\n"
+    schema = (
+        "      type: object\n"
+        "      discriminator: {mapping: {a: '#/x'}}  # <- discriminator\n"
+        "      xml: {nme: pet}  # <- xml\n"
+    )
     text = document("3.1.0", schema)
     path = write(tmp_path, text)
     found = by_location(validate_document(load_spec(path)))
-    at = f"{path}:{marked_lines(text)['here']} (#/components/schemas/Pet/discriminator)"
-    assert found == {at: ["'propertyName' is required here; add it"]}
+    lines = marked_lines(text)
+    pet = "#/components/schemas/Pet"
+    assert found == {
+        f"{path}:{lines['discriminator']} ({pet}/discriminator)": [
+            "'propertyName' is required here; add it"
+        ],
+        f"{path}:{lines['xml']} ({pet}/xml/nme)": [
+            "'nme' is not an allowed field here; did you mean 'name'?"
+        ],
+    }
 
 
 def test_json_schema_dialect_chooses_how_schema_objects_are_validated(tmp_path: Path) -> None:

@@ -252,6 +252,7 @@ def test_a_long_value_is_cut_and_the_reason_kept(tmp_path: Path) -> None:
         f"        b: {{type: string, format: regex, example: '{long_value}['}}\n"
         f"        c: {{type: string, enum: [{', '.join(f'v{i}' for i in range(400))}],"
         " example: nope}\n"
+        f"        d: {{type: object, properties: [{long_value}], example: {{}}}}\n"
     )
     findings = lint_spec(load_spec(write(tmp_path, document("3.1.0", schema))))
     messages = {f.location.rsplit("/", 2)[-2]: f.message for f in findings if f.location}
@@ -259,6 +260,9 @@ def test_a_long_value_is_cut_and_the_reason_kept(tmp_path: Path) -> None:
     assert messages["a"].endswith(" is longer than 3 characters")
     assert messages["b"].endswith("(ECMA-262, u flag): Unbalanced bracket")
     assert messages["c"].endswith('"v11", ... (388 more)')
+    assert messages["d"].startswith(
+        "cannot check this example: its schema is invalid: must be object (got an array: "
+    )
 
 
 # --- oas3-unused-component counts x-webhooks ---------------------------------------------

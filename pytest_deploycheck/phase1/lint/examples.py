@@ -220,7 +220,7 @@ def _example_results(ctx: LintContext) -> dict[int, str | list[Problem]]:
             try:
                 compiled[key] = compile_(reference(index))
             except (ValueError, jsonschema_rs.ReferencingError) as exc:
-                compiled[key] = f"its schema is invalid: {exc}"
+                compiled[key] = f"its schema is invalid: {_schema_problem(exc)}"
         validator = compiled[key]
         what = _what(ctx.examples[index])
         if isinstance(validator, str):
@@ -233,6 +233,15 @@ def _example_results(ctx: LintContext) -> dict[int, str | list[Problem]]:
         except (ValueError, TypeError) as exc:
             results[index] = f"this {what} is not JSON data: {exc}"
     return results
+
+
+def _schema_problem(exc: Exception) -> str:
+    """Why a schema does not compile; jsonschema_rs's message quotes the whole bad part."""
+    if isinstance(exc, jsonschema_rs.ValidationError):
+        problems = describe(exc)
+        if problems:
+            return problems[0].message
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _what(site: ExampleSite) -> str:

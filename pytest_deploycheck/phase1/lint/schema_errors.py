@@ -218,7 +218,9 @@ def _best_branch(
         [p for e in branch for p in describe(e, metaschemas, depth + 1)] for branch in branches
     ]
     if not explained:
-        return [Problem(list(error.instance_path), error.message, error.kind.name)]
+        return [
+            Problem(list(error.instance_path), _cut_quoted(error.message, value), error.kind.name)
+        ]
     # Every alternative rejects the same value for not being one of a few: merge the options.
     firsts = [next((p for p in problems if p.keyword == "enum"), None) for problems in explained]
     if len(explained) > 1 and all(firsts) and len({str(p.path) for p in firsts if p}) == 1:

@@ -2,8 +2,9 @@
 
 The schemas that examples need are copied, converted where needed (3.0's ``nullable``), into
 one sparse resource, and all examples are checked at once against it with ``jsonschema_rs``.
-``pattern`` and ``format: regex`` are read as ECMA-262 with the ``u`` flag
-(``core.patterns``), as validity reads them, not by jsonschema_rs's own regex engine.
+``pattern`` and ``format: regex`` are read as ECMA-262 with the ``u`` flag, as validity reads
+them (``core.patterns``): a pattern invalid there constrains nothing here, and one that
+jsonschema_rs cannot compile is still matched.
 """
 
 from __future__ import annotations

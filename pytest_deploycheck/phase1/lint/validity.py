@@ -31,8 +31,8 @@ from .registry import Issue, rule
 from .schema_errors import describe, short
 
 _SUPPORTED = re.compile(r"^3\.[01]\.\d+(-.+)?$")
-OAS_DIALECT = "https://spec.openapis.org/oas/3.1/dialect/base"
-JSON_SCHEMA_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+_OAS_DIALECT = "https://spec.openapis.org/oas/3.1/dialect/base"
+_JSON_SCHEMA_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 _SCHEMA_FILES = (
     "oas-3.0.schema.json",
     "oas-3.1.schema.json",
@@ -59,11 +59,11 @@ def _metaschemas() -> dict[str, dict[str, Any]]:
 
 def _dialect(document: Mapping[str, Any]) -> str | None:
     """The dialect of the document's Schema Objects, when this gate knows it; None if not."""
-    declared = document.get("jsonSchemaDialect", OAS_DIALECT)
+    declared = document.get("jsonSchemaDialect", _OAS_DIALECT)
     if not isinstance(declared, str):
         return None  # the meta-schema reports it
     declared = declared.rstrip("#")
-    return declared if declared in (OAS_DIALECT, JSON_SCHEMA_2020_12) else None
+    return declared if declared in (_OAS_DIALECT, _JSON_SCHEMA_2020_12) else None
 
 
 @cache
@@ -84,7 +84,7 @@ def _metavalidator(version: str, dialect: str | None) -> jsonschema_rs.Validator
     # "$dynamicAnchor: meta" the outermost schema names; this one names the dialect.
     with_schemas = {
         "$id": _WITH_SCHEMAS,
-        "$schema": JSON_SCHEMA_2020_12,
+        "$schema": _JSON_SCHEMA_2020_12,
         "$ref": _BASE["3.1"],
         "$defs": {"schema": {"$dynamicAnchor": "meta", "$ref": dialect}},
     }

@@ -1,13 +1,15 @@
 """The ``deploycheck`` command line.
 
 Every command turns a ``DeployCheckError`` into its message on stderr and exit code 2;
-check failures exit with 1.
+check failures exit with 1; a bug of deploycheck itself (any other exception, or a lint rule
+that failed) is one line on stderr and exit code 3, as pytest's internal errors are.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 
 
 def _console(stderr: bool = False) -> Console:
@@ -33,7 +36,11 @@ def _console(stderr: bool = False) -> Console:
 
 
 def handle_errors(command: F) -> F:
-    """Print a DeployCheckError as ``deploycheck: error: ...`` and exit with code 2."""
+    """Print a DeployCheckError as ``deploycheck: error: ...`` and exit with code 2.
+
+    Any other exception is a bug: one line and exit code 3, unless ``DEPLOYCHECK_DEBUG`` is
+    set, which shows the traceback to report.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -45,6 +52,18 @@ def handle_errors(command: F) -> F:
             for line in lines[1:]:
                 click.echo(line, err=True)
             sys.exit(EXIT_USAGE)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own usage errors and exits
+        except Exception as exc:
+            if os.environ.get("DEPLOYCHECK_DEBUG"):
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            click.echo(
+                f"deploycheck: internal error: {type(exc).__name__}: {first} (a bug in "
+                "deploycheck: please report it; DEPLOYCHECK_DEBUG=1 shows the traceback)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
 
     return wrapper  # type: ignore[return-value]
 
@@ -186,7 +205,7 @@ def lint(spec_path: Path | None, config_path: Path, output: str) -> None:
     """Validate an OpenAPI document and lint it (default: the config's spec)."""
     from pytest_deploycheck.core.findings import failures, format_findings
     from pytest_deploycheck.core.spec import load_spec
-    from pytest_deploycheck.phase1.lint import check_openapi
+    from pytest_deploycheck.phase1.lint import RULE_CRASHED, check_openapi
 
     settings: Any = {}
     if spec_path is None:
@@ -226,6 +245,12 @@ def lint(spec_path: Path | None, config_path: Path, output: str) -> None:
             f"{warnings} warnings and notes",
             err=True,
         )
+    if any(f.rule == RULE_CRASHED for f in findings):
+        click.echo(
+            "deploycheck: internal error: a lint rule failed (see above); the other rules ran",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
     sys.exit(EXIT_FAILED if errors else 0)
 
 

@@ -174,6 +174,7 @@ def write_config(path: Path, config: Mapping[str, Any]) -> None:
 def deploycheck(*args: str, env: Mapping[str, str] | None = None) -> Result:
     """``deploycheck ARGS`` in this process; a crash (a traceback) fails the test."""
     isolated: dict[str, str | None] = dict.fromkeys(CLEARED)
+    isolated["DEPLOYCHECK_DEBUG"] = "1"  # a bug raises, so that the test shows its traceback
     isolated.update(env or {})
     result = CliRunner().invoke(main, list(args), env=isolated)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -345,6 +346,81 @@ def test_lint_fails_a_broken_spec_with_file_line_and_rule(project: Path) -> None
     errors = [row for row in rows if row["severity"] == "error"]
     assert [(row["rule"], row["location"]) for row in errors] == [("oas3-schema", expected)]
     assert all(set(row) == {"rule", "severity", "message", "location"} for row in rows)
+
+
+DAMAGED_SPEC = textwrap.dedent(
+    """\
+    openapi: 3.0.3
+    info: {title: Damaged, version: "1"}
+    security: [{oauth: [{}]}]
+    paths:
+      /items:
+        get:
+          tags: [[x]]
+          responses: {"200": {description: The items.}}
+    components:
+      securitySchemes:
+        oauth:
+          type: oauth2
+          flows: {implicit: {authorizationUrl: "https://a.test", scopes: {read: Read.}}}
+    """
+)
+
+
+def test_lint_of_a_structurally_damaged_spec_reports_it_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    # An unhashable tag and scope crashed two rules: a traceback instead of the findings,
+    # and exit code 1, as if the findings had failed.
+    (tmp_path / "damaged.yaml").write_text(DAMAGED_SPEC, encoding="utf-8")
+    result = deploycheck_process("lint", "damaged.yaml", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "lint-rule-crashed" not in result.stdout
+    assert "damaged.yaml:3 (#/security/0/oauth/0): error [oas3-schema]" in result.stdout
+    assert "damaged.yaml:7 (#/paths/~1items/get/tags/0): error [oas3-schema]" in result.stdout
+
+
+def test_lint_exits_3_when_a_rule_fails_and_still_shows_the_other_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_deploycheck.phase1.lint import RULES, Rule
+
+    def broken(ctx: Any) -> Any:
+        raise TypeError("unhashable type: 'dict'")
+
+    monkeypatch.setitem(RULES, "broken-rule", Rule("broken-rule", "warning", "Breaks.", broken))
+    monkeypatch.chdir(tmp_path)
+    result = deploycheck("lint", str(REFERENCE_SPEC), env={"DEPLOYCHECK_DEBUG": None})
+    assert result.exit_code == 3
+    assert (
+        "error [lint-rule-crashed] rule broken-rule failed on this document (TypeError: "
+        "unhashable type: 'dict')" in result.stdout
+    )
+    assert "warning [" in result.stdout  # the other rules' findings
+    assert result.stderr.splitlines()[-1] == (
+        "deploycheck: internal error: a lint rule failed (see above); the other rules ran"
+    )
+
+
+def test_a_bug_is_one_line_and_exit_3_and_deploycheck_debug_shows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pytest_deploycheck.phase1.lint as lint
+
+    def check_openapi(*args: Any) -> Any:
+        raise KeyError("paths")
+
+    monkeypatch.setattr(lint, "check_openapi", check_openapi)
+    monkeypatch.chdir(tmp_path)
+    result = deploycheck("lint", str(REFERENCE_SPEC), env={"DEPLOYCHECK_DEBUG": None})
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "deploycheck: internal error: KeyError: 'paths' (a bug in deploycheck: please report "
+        "it; DEPLOYCHECK_DEBUG=1 shows the traceback)\n"
+    )
+    debug = CliRunner().invoke(main, ["lint", str(REFERENCE_SPEC)], env={"DEPLOYCHECK_DEBUG": "1"})
+    assert isinstance(debug.exception, KeyError)
 
 
 # -- pre-deploy ------------------------------------------------------------------------------

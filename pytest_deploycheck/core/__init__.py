@@ -3,7 +3,8 @@
 The configuration (``config``: schema validation and ``${VAR}`` interpolation), the loaded
 OpenAPI document (``spec``), the names of phases, rounds and families (``families``),
 ``findings``, ``errors``, ``units``, ``stats``, secret masking (``redaction``), measuring a
-document's depth without recursion (``nesting``) and the latency-timing HTTP transport
-(``wire``). Modules here import only each other and third-party
-libraries, never another subpackage of ``pytest_deploycheck``.
+document's depth without recursion (``nesting``), the latency-timing HTTP transport
+(``wire``) and a spec's regular expressions read as ECMA-262 (``patterns``). Modules here
+import only each other and third-party libraries, never another subpackage of
+``pytest_deploycheck``.
 """

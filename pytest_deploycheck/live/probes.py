@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
+from pytest_deploycheck.core.patterns import pattern_problem, search
 from pytest_deploycheck.core.spec import Operation, Spec
 
 __all__ = ["ProbeRequest", "build_probe", "value_for_schema"]
@@ -210,22 +211,44 @@ def _string_value(spec: Spec, schema: Mapping[str, Any], depth: int) -> str:
     return "a" * length
 
 
+_NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
+_BACKREFERENCE = re.compile(r"\\k<(\w+)>")
+
+
+def _in_python(pattern: str) -> str:
+    """ECMA-262's named groups written as Python's ``re`` reads them."""
+    return _BACKREFERENCE.sub(r"(?P=\1)", _NAMED_GROUP.sub("(?P<", pattern))
+
+
 @lru_cache(maxsize=256)
 def _string_matching(pattern: str, min_length: int) -> str:
-    """The simplest string Hypothesis finds for ``pattern`` (searched, not a regex inverse)."""
-    from hypothesis import HealthCheck, find, settings
+    """The simplest string Hypothesis finds that matches ``pattern`` as ECMA-262 reads it.
+
+    Hypothesis generates from Python's reading of the pattern (with ASCII classes, as
+    ECMA-262 with the ``u`` flag has them); each candidate is then matched as JSON Schema
+    means it (``core.patterns``), so a string that only Python's dialect accepts is never
+    sent. A pattern that is invalid, or that Python cannot read, gives a plain value.
+    """
+    from hypothesis import HealthCheck, Verbosity, find, settings
     from hypothesis import strategies as st
 
+    plain = "a" * max(min_length, 1)
+    if pattern_problem(pattern) is not None:
+        return plain  # not a constraint at all; validity reports it
     try:
         return str(
             find(
-                st.from_regex(pattern, fullmatch=True),
-                lambda s: len(s) >= min_length,
-                settings=settings(database=None, suppress_health_check=list(HealthCheck)),
+                st.from_regex(re.compile(_in_python(pattern), re.ASCII), fullmatch=True),
+                lambda s: len(s) >= min_length and search(pattern, s),
+                settings=settings(
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
+                    verbosity=Verbosity.quiet,  # a failed search is not the user's business
+                ),
             )
         )
     except Exception:  # noqa: BLE001 - an unusable pattern falls back to a plain value
-        return "a" * max(min_length, 1)
+        return plain
 
 
 def _array_value(spec: Spec, schema: Mapping[str, Any], depth: int) -> list[Any]:

@@ -8,6 +8,7 @@ import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_deploycheck.core.patterns import search
 from pytest_deploycheck.core.spec import Spec
 from pytest_deploycheck.live.probes import build_probe, value_for_schema
 
@@ -155,3 +156,16 @@ SIMPLE_SCHEMAS = st.one_of(
 def test_generated_values_validate_against_their_schema(schema: dict[str, Any]) -> None:
     value = value_for_schema(make_spec({}), schema)
     jsonschema.validate(value, schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_pattern_values_match_as_ecma_262_reads_the_pattern() -> None:
+    spec = make_spec({})
+    # ECMA-262's \d is ASCII only; Python's would let Hypothesis pick other digits
+    digits = value_for_schema(spec, {"type": "string", "pattern": "^\\d{3}$"})
+    assert re.fullmatch("[0-9]{3}", digits)
+    # named groups and backreferences are written differently in Python's re
+    year = value_for_schema(spec, {"type": "string", "pattern": "^(?<y>\\d{4})-\\k<y>$"})
+    assert re.fullmatch(r"(\d{4})-\1", year)
+    assert search("^(?<y>\\d{4})-\\k<y>$", year)
+    # an invalid pattern constrains nothing (validity reports it): a plain value
+    assert value_for_schema(spec, {"type": "string", "pattern": "^a\\z", "minLength": 2}) == "aa"

@@ -1062,6 +1062,84 @@ def test_a_oneof_cut_down_to_one_named_alternative_removes_only_the_others() -> 
     assert len(changes) == 2
 
 
+# --- enumerations, however they are spelt ------------------------------------------------
+
+
+PRICING = ("BundlePricing", "ProductPricing", "SkuPricing")
+BUDGET_TYPE = "properties/budget_type"
+
+
+def _budget(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"budget_type": schema}}
+
+
+def _enum_of(*values: str) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
+
+
+def _one_of(*values: str) -> dict[str, Any]:
+    """GitHub 23's spelling: a oneOf of single-value enums, no type of its own."""
+    return {"description": "The pricing model.", "oneOf": [_enum_of(v) for v in values]}
+
+
+def test_an_enum_rewritten_as_a_oneof_of_single_value_enums_adds_one_value() -> None:
+    # GitHub 22.0.0 -> 23.0.2: budget_type lost nothing, but the gate said SkuPricing was
+    # removed (a false ERR) and gave 3 warnings per response where it is returned.
+    old, new = _budget(_enum_of("ProductPricing", "SkuPricing")), _budget(_one_of(*PRICING))
+
+    request = _body_changes(old, new, "request")
+    assert [(c.rule, c.level, c.location) for c in request] == [
+        ("request-property-enum-value-added", "INFO", f"{BODY['request']}/{BUDGET_TYPE}")
+    ]
+    assert 'value "BundlePricing" was added' in request[0].message
+    response = _body_changes(old, new, "response")
+    assert [(c.rule, c.level) for c in response] == [("response-property-enum-value-added", "WARN")]
+    assert 'value "BundlePricing" was added' in response[0].message
+
+
+def test_the_same_values_in_another_spelling_are_no_change() -> None:
+    spellings = [
+        _enum_of("ProductPricing", "SkuPricing"),
+        _one_of("SkuPricing", "ProductPricing"),
+        {"anyOf": [{"const": "ProductPricing"}, {"const": "SkuPricing"}]},
+        {"oneOf": [_enum_of("ProductPricing"), {"oneOf": [{"const": "SkuPricing"}]}]},
+    ]
+    for old in spellings:
+        for new in spellings:
+            for direction in ("request", "response"):
+                assert _body_changes(_budget(old), _budget(new), direction) == [], (old, new)
+
+
+def test_a_value_removed_from_a_request_is_still_breaking_whatever_the_spelling() -> None:
+    changes = _body_changes(_budget(_one_of(*PRICING)), _budget(_enum_of(*PRICING[1:])))
+
+    assert [(c.rule, c.level, c.side) for c in changes] == [
+        ("request-property-enum-value-removed", "ERR", "head")
+    ]
+    assert 'value "BundlePricing" was removed' in changes[0].message
+    # A oneOf rejects a value that two alternatives admit: that value is not offered.
+    twice = {"oneOf": [_enum_of("ProductPricing", "SkuPricing"), _enum_of("SkuPricing")]}
+    changes = _body_changes(_budget(_enum_of("ProductPricing", "SkuPricing")), _budget(twice))
+    assert [c.rule for c in changes] == ["request-property-enum-value-removed"]
+    assert 'value "SkuPricing" was removed' in changes[0].message
+
+
+def test_a_free_string_that_became_a_oneof_of_values_is_restricted_to_all_of_them() -> None:
+    changes = _body_changes(_budget({"type": "string"}), _budget(_one_of(*PRICING)))
+
+    assert [(c.rule, c.level) for c in changes] == [("request-property-became-enum", "ERR")]
+    assert '["BundlePricing", "ProductPricing", "SkuPricing"]' in changes[0].message
+
+
+def test_alternatives_that_are_not_all_enumerations_are_still_paired() -> None:
+    old = {"oneOf": [_enum_of("a"), {"type": "integer"}]}
+    new = {"oneOf": [_enum_of("a"), {"type": "integer"}, {"type": "boolean"}]}
+
+    changes = _body_changes(_budget(old), _budget(new), "response")
+
+    assert [c.rule for c in changes] == ["response-property-one-of-added"]
+
+
 # --- check_breaking and the config section ------------------------------------------------
 
 

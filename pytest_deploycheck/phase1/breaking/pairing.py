@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pytest_deploycheck.core.spec import Spec
 
-from .keywords import _accepts, _enum, _json, _type_text, _types, _values
-from .views import _Alternative, _View, _view
+from .keywords import _accepts, _json, _type_text, _types, _values
+from .views import _admitted, _Alternative, _View, _view
 
 
 def _compared(scores: list[int], *, every: bool) -> set[int]:
@@ -116,7 +116,7 @@ def _likeness(
         if not _types_meet(one_types, other_types):
             return None
         score += 1
-    shared_values = _shared_values(one, other)
+    shared_values = _shared_values(one_spec, one, other_spec, other)
     if shared_values is not None:
         if not shared_values:
             return None
@@ -129,7 +129,10 @@ def _likeness(
         score += len(one_names & other_names) + len(one.required & other.required)
     for name in set(one.properties) & set(other.properties):
         shared = _shared_values(
-            _view(one_spec, *one.properties[name]), _view(other_spec, *other.properties[name])
+            one_spec,
+            _view(one_spec, *one.properties[name]),
+            other_spec,
+            _view(other_spec, *other.properties[name]),
         )
         if shared is not None:
             if not shared:
@@ -149,9 +152,9 @@ def _types_meet(one: frozenset[str], other: frozenset[str]) -> bool:
     return any(_accepts(other, kind) for kind in one) or any(_accepts(one, kind) for kind in other)
 
 
-def _shared_values(one: _View, other: _View) -> int | None:
-    """How many ``enum``/``const`` values two views share; None unless both restrict them."""
-    one_values, other_values = _enum(one.keywords), _enum(other.keywords)
+def _shared_values(one_spec: Spec, one: _View, other_spec: Spec, other: _View) -> int | None:
+    """How many values two views share; None unless both admit finitely many."""
+    one_values, other_values = _admitted(one_spec, one), _admitted(other_spec, other)
     if one_values is None or other_values is None:
         return None
     return len({_json(value) for value in one_values} & {_json(value) for value in other_values})
@@ -164,7 +167,7 @@ def _alternative_label(spec: Spec, alternative: _Alternative) -> str:
     view = _view(spec, *alternative.entry)
     types = _types(view.keywords)
     parts = [f"type {_type_text(types)}"] if types else []
-    values = _enum(view.keywords)
+    values = _admitted(spec, view)
     if values is not None:
         parts.append(f"values {_values(values[:5])}{'...' if len(values) > 5 else ''}")
     names = sorted(view.properties)

@@ -14,7 +14,6 @@ from .keywords import (
     _BOUNDS,
     _accepts,
     _bound,
-    _enum,
     _flag,
     _json,
     _number,
@@ -24,7 +23,7 @@ from .keywords import (
 )
 from .pairing import _alternative_label, _compared, _pair, _resemblance
 from .rules import RULES, Direction, Side
-from .views import _ALTERNATIVES, _Alternative, _branch, _listed, _View, _view
+from .views import _ALTERNATIVES, _admitted, _Alternative, _branch, _listed, _View, _view
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +81,9 @@ class _SchemaDiffer(_ChangeRecorder):
         if pair in stack:
             return
         stack = stack | {pair}
-        if was.alternatives and not now.alternatives:
+        if self.by_values(was, now):
+            self.shape(where, was, now, stack, by_values=True)
+        elif was.alternatives and not now.alternatives:
             self.collapsed(where, was, now, stack)
         elif now.alternatives and not was.alternatives and where.direction == "request":
             self.expanded(where, was, now, stack)
@@ -90,15 +91,27 @@ class _SchemaDiffer(_ChangeRecorder):
             self.shape(where, was, now, stack)
 
     def shape(
-        self, where: _Where, was: _View, now: _View, stack: frozenset[tuple[str, str]]
+        self,
+        where: _Where,
+        was: _View,
+        now: _View,
+        stack: frozenset[tuple[str, str]],
+        *,
+        by_values: bool = False,
     ) -> None:
-        """Compare type, values, properties, items and alternatives of two views."""
+        """Compare type, values, properties, items and alternatives of two views.
+
+        ``by_values``: the views admit finitely many values, compared as sets; how they are
+        spelt (``enum`` or alternatives) does not matter, so alternatives are not paired.
+        """
         if self.schema_type(where, was, now):
             return  # the constraints of another type would only add noise
         self.schema_values(where, was, now)
         self.schema_properties(where, was, now, stack)
         if was.items and now.items:
             self.schema(where.child("[]"), was.items, now.items, stack)
+        if by_values:
+            return
         for keyword, suffix in _ALTERNATIVES:
             old = was.alternatives.get(keyword, [])
             new = now.alternatives.get(keyword, [])
@@ -113,6 +126,20 @@ class _SchemaDiffer(_ChangeRecorder):
             for index, alternative in enumerate(new):
                 if index not in paired_new:
                     self.alternative_added(where, keyword, suffix, alternative)
+
+    def by_values(self, was: _View, now: _View) -> bool:
+        """Whether two views are compared by the values they admit rather than by shape.
+
+        So they are when one admits finitely many values and neither has alternatives that
+        admit others: ``enum: [A, B]`` and a ``oneOf`` of ``enum: [A]``, ``enum: [B]`` and
+        ``enum: [C]`` differ by one value added, not by alternatives.
+        """
+        old, new = _admitted(self.base, was), _admitted(self.head, now)
+        if old is None and new is None:
+            return False
+        return (old is not None or not was.alternatives) and (
+            new is not None or not now.alternatives
+        )
 
     def collapsed(
         self, where: _Where, was: _View, now: _View, stack: frozenset[tuple[str, str]]
@@ -256,7 +283,7 @@ class _SchemaDiffer(_ChangeRecorder):
 
     def schema_enum(self, where: _Where, was: _View, now: _View) -> None:
         subject, pointer = where.describe(), now.pointer
-        old, new = _enum(was.keywords), _enum(now.keywords)
+        old, new = _admitted(self.base, was), _admitted(self.head, now)
         if old is None or new is None:
             if new is not None:
                 message = f"{subject} is now restricted to {_values(new)} (was any value)"

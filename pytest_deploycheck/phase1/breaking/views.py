@@ -1,7 +1,8 @@
 """Schema views: a schema with ``$ref`` followed and ``allOf`` merged in, and its alternatives.
 
 A view keeps the ``oneOf``/``anyOf`` alternatives a schema offers; ``_branch`` is one way to
-satisfy it, with one of them.
+satisfy it, with one of them. ``_admitted`` is the set of values a view admits when it is a
+finite enumeration, however it is spelt (``enum``, ``const``, alternatives of those).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from pytest_deploycheck.core.spec import Spec
 
 from .documents import _escape, _follow
-from .keywords import _SCALAR_KEYWORDS
+from .keywords import _SCALAR_KEYWORDS, _enum, _json
 
 _ALTERNATIVES: tuple[tuple[str, str], ...] = (("oneOf", "one-of"), ("anyOf", "any-of"))
 """The keywords that list alternatives, with the suffix of their rules."""
@@ -141,3 +142,46 @@ def _listed(view: _View) -> list[tuple[str, str, _Alternative]]:
         for keyword, suffix in _ALTERNATIVES
         for alternative in view.alternatives.get(keyword, [])
     ]
+
+
+_ENUMERATION_DEPTH = 8
+"""How deep alternatives of alternatives are read for their values (and against cycles)."""
+
+
+def _admitted(spec: Spec, view: _View, depth: int = 0) -> list[Any] | None:
+    """The values ``view`` admits when they are finitely many; None when it admits others.
+
+    Whatever the spelling: ``enum``, ``const``, or ``oneOf``/``anyOf`` whose alternatives are
+    each such an enumeration (GitHub rewrote ``enum: [A, B]`` as a ``oneOf`` of one-value
+    enums, which admits the same values). An ``enum`` beside such alternatives keeps the
+    values both admit. A ``type: "null"`` alternative is nullability, compared on its own.
+    """
+    own = _enum(view.keywords)
+    listed = _alternative_values(spec, view, depth)
+    if listed is None:
+        return own
+    if own is None:
+        return listed
+    allowed = {_json(value) for value in listed}
+    return [value for value in own if _json(value) in allowed]
+
+
+def _alternative_values(spec: Spec, view: _View, depth: int) -> list[Any] | None:
+    """The values the alternatives of ``view`` admit, when each admits finitely many."""
+    if not view.alternatives or depth >= _ENUMERATION_DEPTH:
+        return None
+    admitted: dict[str, Any] | None = None
+    for keyword, alternatives in view.alternatives.items():
+        counts: dict[str, int] = {}
+        values: dict[str, Any] = {}
+        for alternative in alternatives:
+            found = _admitted(spec, _view(spec, *alternative.entry), depth + 1)
+            if found is None:
+                return None
+            for key in {_json(value): value for value in found}.items():
+                values.setdefault(*key)
+                counts[key[0]] = counts.get(key[0], 0) + 1
+        # oneOf rejects a value that more than one alternative admits
+        kept = {k: v for k, v in values.items() if keyword != "oneOf" or counts[k] == 1}
+        admitted = kept if admitted is None else {k: v for k, v in admitted.items() if k in kept}
+    return list(admitted.values()) if admitted is not None else None

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from .context import LintContext
 from .registry import RULES, Issue, Rule
-from .runner import EXTENDS, LEVELS, check_openapi, lint_spec, validate_document
+from .runner import EXTENDS, LEVELS, RULE_CRASHED, check_openapi, lint_spec, validate_document
 
 __all__ = [
     "EXTENDS",
     "LEVELS",
     "RULES",
+    "RULE_CRASHED",
     "Issue",
     "LintContext",
     "Rule",

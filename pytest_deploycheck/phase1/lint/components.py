@@ -45,14 +45,18 @@ def _ref_siblings(ctx: LintContext) -> Iterator[Issue]:
                 )
 
 
-@rule("oas3-unused-component", "warning", "Every reusable component is referenced.")
+@rule(
+    "oas3-unused-component",
+    "warning",
+    "Every reusable component is referenced (from paths, webhooks, x-webhooks or components).",
+)
 def _unused_component(ctx: LintContext) -> Iterator[Issue]:
     components = ctx.document.get("components")
     if not isinstance(components, dict):
         return
     used: set[tuple[str, str]] = set()
     refs = [node.get("$ref") for _, node in ctx.refs]
-    for ref in [*refs, *ctx.mapping_refs]:
+    for ref in [*refs, *ctx.mapping_refs, *ctx.extension_refs]:
         if isinstance(ref, str) and ref.startswith("#/components/"):
             tokens = parse_pointer(ref, uri_fragment=True)
             if len(tokens) >= 3:

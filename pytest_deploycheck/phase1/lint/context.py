@@ -53,12 +53,17 @@ class OperationInfo:
 
 @dataclass
 class ExampleSite:
-    """An example value and the schema it must satisfy."""
+    """An example value (or a schema's default) and the schema it must satisfy."""
 
     pointer: str  # where the example is written
     schema_pointer: str
     value: Any
     kind: str  # "media" (media types, parameters, headers) or "schema"
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is a schema's ``default`` rather than an example."""
+        return self.kind == "schema" and self.pointer.endswith("/default")
 
 
 @dataclass
@@ -79,6 +84,8 @@ class LintContext:
     security: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     links: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     mapping_refs: list[str] = field(default_factory=list)
+    # references made from extensions the walk does not enter (x-webhooks)
+    extension_refs: list[str] = field(default_factory=list)
     # Schemas with a keyword some rule looks at: "enum", "required", "nullable", "array".
     keyed: dict[str, list[tuple[str, Mapping[str, Any]]]] = field(
         default_factory=lambda: {key: [] for key in ("enum", "required", "nullable", "array")}

@@ -1,7 +1,10 @@
-"""Lint rules on examples: each example value is valid against its schema.
+"""Lint rules on examples: each example value (and default) is valid against its schema.
 
 The schemas that examples need are copied, converted where needed (3.0's ``nullable``), into
 one sparse resource, and all examples are checked at once against it with ``jsonschema_rs``.
+``pattern`` and ``format: regex`` are read as ECMA-262 with the ``u`` flag, as validity reads
+them (``core.patterns``): a pattern invalid there constrains nothing here, and one that
+jsonschema_rs cannot compile is still matched.
 """
 
 from __future__ import annotations
@@ -13,15 +16,42 @@ from typing import Any
 
 import jsonschema_rs
 
+from pytest_deploycheck.core.patterns import pattern_problem, search
 from pytest_deploycheck.core.spec import format_pointer, parse_pointer
 
-from .context import LintContext, lookup
+from .context import ExampleSite, LintContext, lookup
 from .indexer import SCHEMA_MANY, SCHEMA_MAP, SCHEMA_ONE
 from .registry import Issue, rule
-from .schema_errors import Problem, describe
+from .schema_errors import Problem, describe, short
 
 _RESOURCE = "urn:deploycheck:openapi"  # the base URI examples' schemas are resolved against
 _SLOTS = "x-deploycheck-example-schemas"  # where example schemas sit in that resource
+
+
+class _EcmaPattern:
+    """The ``pattern`` keyword, matched as ECMA-262 with the ``u`` flag.
+
+    An invalid pattern constrains nothing here: validity reports it, and the example is
+    still checked against the rest of its schema.
+    """
+
+    def __init__(self, parent_schema: dict[str, Any], value: Any, schema_path: list[Any]) -> None:
+        valid = isinstance(value, str) and pattern_problem(value) is None
+        self.pattern: str | None = value if valid else None
+
+    def validate(self, instance: Any) -> None:
+        if (
+            self.pattern is not None
+            and isinstance(instance, str)
+            and not search(self.pattern, instance)
+        ):
+            raise ValueError(
+                f"{short(instance)} does not match the pattern {short(self.pattern, 80)}"
+            )
+
+
+def _is_regex(value: str) -> bool:
+    return pattern_problem(value) is None
 
 
 def _convert_30(node: Any, refs: list[str]) -> Any:
@@ -157,7 +187,13 @@ def _example_results(ctx: LintContext) -> dict[int, str | list[Problem]]:
 
     def compile_(schema: dict[str, Any]) -> jsonschema_rs.Validator:
         cls = jsonschema_rs.Draft4Validator if ctx.is_30 else jsonschema_rs.Draft202012Validator
-        return cls(schema, registry=registry, validate_formats=True)
+        return cls(
+            schema,
+            registry=registry,
+            validate_formats=True,
+            formats={"regex": _is_regex},
+            keywords={"pattern": _EcmaPattern},
+        )
 
     def reference(index: int) -> dict[str, str]:
         key = keys[ctx.examples[index].schema_pointer]
@@ -185,18 +221,32 @@ def _example_results(ctx: LintContext) -> dict[int, str | list[Problem]]:
             try:
                 compiled[key] = compile_(reference(index))
             except (ValueError, jsonschema_rs.ReferencingError) as exc:
-                compiled[key] = f"cannot check this example: its schema is invalid: {exc}"
+                compiled[key] = f"its schema is invalid: {_schema_problem(exc)}"
         validator = compiled[key]
+        what = _what(ctx.examples[index])
         if isinstance(validator, str):
-            results[index] = validator.splitlines()[0]
+            results[index] = f"cannot check this {what}: {validator.splitlines()[0]}"
             continue
         value = ctx.examples[index].value
         try:
             if not validator.is_valid(value):
                 results[index] = [p for e in validator.iter_errors(value) for p in describe(e)]
         except (ValueError, TypeError) as exc:
-            results[index] = f"this example is not JSON data: {exc}"
+            results[index] = f"this {what} is not JSON data: {exc}"
     return results
+
+
+def _schema_problem(exc: Exception) -> str:
+    """Why a schema does not compile; jsonschema_rs's message quotes the whole bad part."""
+    if isinstance(exc, jsonschema_rs.ValidationError):
+        problems = describe(exc)
+        if problems:
+            return problems[0].message
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _what(site: ExampleSite) -> str:
+    return "default" if site.is_default else "example"
 
 
 def _example_issues(ctx: LintContext, kind: str) -> Iterator[Issue]:
@@ -213,9 +263,8 @@ def _example_issues(ctx: LintContext, kind: str) -> Iterator[Issue]:
         first = result[0]
         where = f" at {format_pointer(first.path)[1:]}" if first.path else ""
         more = f" (and {len(result) - 1} more)" if len(result) > 1 else ""
-        yield Issue(
-            site.pointer, f"example does not match its schema{where}: {first.message}{more}"
-        )
+        message = f"{_what(site)} does not match its schema{where}: {first.message}{more}"
+        yield Issue(site.pointer, message)
 
 
 @rule(

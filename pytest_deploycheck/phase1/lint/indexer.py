@@ -1,7 +1,8 @@
 """The index: one walk over the OpenAPI structure that fills a :class:`LintContext`.
 
 :class:`Indexer` walks info, servers, paths, webhooks, components, tags and security
-requirements down to every schema, records each ``$ref`` rather than entering it, and
+requirements down to every schema, records each ``$ref`` rather than entering it (and the
+references made from the ``x-webhooks`` extension, which it does not walk), and
 collects the lists the rules read. The JSON Schema keywords that hold subschemas
 (``SCHEMA_ONE``, ``SCHEMA_MANY``, ``SCHEMA_MAP``) are here too: the example rules convert
 schemas along the same keywords.
@@ -62,6 +63,9 @@ class Indexer:
         if isinstance(webhooks, dict):
             for key, item in webhooks.items():
                 self.path_item(item, p("#/webhooks", key), str(key), "webhook")
+        # 3.0 has no webhooks: GitHub and others describe theirs in this extension. Only
+        # what it references counts; its operations are not the API's own.
+        _collect_refs(doc.get("x-webhooks"), self.ctx.extension_refs)
         components = doc.get("components")
         if isinstance(components, dict):
             self.components(components)
@@ -355,3 +359,17 @@ class Indexer:
                 base = p(pointer, key)
                 for name, item in sub.items():
                     self.schema(item, p(base, name))
+
+
+def _collect_refs(node: Any, refs: list[str]) -> None:
+    """Every ``$ref`` string below ``node``, in an extension the walk does not enter."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            ref = current.get("$ref")
+            if isinstance(ref, str):
+                refs.append(ref)
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)

@@ -95,12 +95,13 @@ def _operation_singular_tag(ctx: LintContext) -> Iterator[Issue]:
 
 @rule("operation-tag-defined", "warning", "Operation tags are defined in the top-level tags.")
 def _operation_tag_defined(ctx: LintContext) -> Iterator[Issue]:
-    defined = {tag.get("name") for _, tag in top_level_tags(ctx)}
+    defined = {name for _, tag in top_level_tags(ctx) if isinstance(name := tag.get("name"), str)}
     for operation in _api_operations(ctx):
         tags = operation.node.get("tags")
         if isinstance(tags, list):
             for index, tag in enumerate(tags):
-                if tag not in defined:
+                # a tag that is not a string is the meta-schema's to report
+                if isinstance(tag, str) and tag not in defined:
                     yield Issue(
                         f"{operation.pointer}/tags/{index}",
                         f"tag {tag!r} is not defined; add it to the top-level 'tags' list",
@@ -157,14 +158,16 @@ def _security_names(ctx: LintContext) -> Iterator[Issue]:
                     f"security scheme {name!r} is not defined in components.securitySchemes",
                 )
             elif scheme.get("type") == "oauth2" and isinstance(scopes, list):
+                flows = scheme.get("flows")
                 known = {
                     scope
-                    for flow in (scheme.get("flows") or {}).values()
-                    if isinstance(flow, dict)
-                    for scope in (flow.get("scopes") or {})
+                    for flow in (flows.values() if isinstance(flows, dict) else ())
+                    if isinstance(flow, dict) and isinstance(flow.get("scopes"), dict)
+                    for scope in flow["scopes"]
                 }
                 for index, scope in enumerate(scopes):
-                    if scope not in known:
+                    # a scope that is not a string is the meta-schema's to report
+                    if isinstance(scope, str) and scope not in known:
                         yield Issue(
                             f"{p(pointer, name)}/{index}",
                             f"scope {scope!r} is not defined by any flow of {name!r}",

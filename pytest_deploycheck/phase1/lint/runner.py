@@ -2,7 +2,8 @@
 
 ``validate_document`` runs the structural rules, ``lint_spec`` the others, ``check_openapi``
 both, configured by the ``openapi`` section of deployment-config.json. The context is built
-once per spec and kept with it.
+once per spec and kept with it. A rule that raises (a bug: rules tolerate any JSON where the
+meta-schema is violated) becomes one ``lint-rule-crashed`` error, and the others still run.
 """
 
 from __future__ import annotations
@@ -91,11 +92,17 @@ def _run(
     ctx = _context(spec)
     prefixes = [_normalise_prefix(p) for p in ignore]
     issues: list[tuple[Rule, Severity, str, str]] = []
+    crashes: list[Finding] = []
     for rule in rules:
         level = levels.get(rule.id, rule.severity)
         if level == "off":
             continue
-        for pointer, message in rule.check(ctx):
+        try:
+            found = list(rule.check(ctx))
+        except Exception as exc:  # noqa: BLE001 - a bug in one rule must not hide the others
+            crashes.append(_crash(rule, exc))
+            continue
+        for pointer, message in found:
             if not any(p == "#" or pointer == p or pointer.startswith(p + "/") for p in prefixes):
                 issues.append((rule, Severity(level), pointer, message))
     located: dict[str, str] = {}
@@ -114,7 +121,22 @@ def _run(
         order = (file, int(line)) if line.isdigit() else (where, 0)
         ranked.append((order, Finding(rule.id, message, severity, location)))
     ranked.sort(key=lambda item: item[0])
-    return [finding for _, finding in ranked]
+    return [*crashes, *(finding for _, finding in ranked)]
+
+
+RULE_CRASHED = "lint-rule-crashed"
+"""The rule id of the finding that stands for a rule that raised instead of reporting."""
+
+
+def _crash(rule: Rule, exc: Exception) -> Finding:
+    """An error finding for a rule that raised: a bug here, never the document's fault."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return Finding(
+        RULE_CRASHED,
+        f"rule {rule.id} failed on this document ({type(exc).__name__}: {first}), so its "
+        "findings are missing; this is a bug in deploycheck, please report it",
+        Severity.ERROR,
+    )
 
 
 _SECTION_KEYS = frozenset(("rules", "ignore", "extends", "enabled"))

@@ -16,6 +16,8 @@ from typing import Any
 
 import jsonschema_rs
 
+from pytest_deploycheck.core.patterns import PATTERN_DIALECT, pattern_problem
+
 
 @dataclass
 class Problem:
@@ -30,6 +32,32 @@ class Problem:
 def short(value: Any, limit: int = 60) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_MESSAGE_LIMIT = 300
+
+
+def _cut_quoted(message: str, value: Any) -> str:
+    """A jsonschema_rs message with the value it quotes cut short, and its reason whole.
+
+    Its messages start with the whole value (``"..." is not a "regex"``), which may be
+    thousands of characters: only that part is shortened.
+    """
+    try:
+        quoted = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        quoted = ""
+    if quoted and message.startswith(quoted) and len(quoted) > 60:
+        return short(value) + message[len(quoted) :]
+    if len(message) > _MESSAGE_LIMIT:  # a message that quotes the value elsewhere
+        return message[: _MESSAGE_LIMIT - 3] + "..."
+    return message
+
+
+def _options(options: Sequence[Any], limit: int = 12) -> str:
+    """The allowed values, the first ``limit`` of them: an enum may have hundreds."""
+    listed = ", ".join(short(option) for option in options[:limit])
+    return listed if len(options) <= limit else f"{listed}, ... ({len(options) - limit} more)"
 
 
 def _json_type(value: Any) -> str:
@@ -48,6 +76,10 @@ def _json_type(value: Any) -> str:
     return "an object"
 
 
+Metaschemas = Mapping[str, Mapping[str, Any]]
+"""Meta-schemas by their URI, to find the keyword an error names in the one it belongs to."""
+
+
 def _schema_at(root: Mapping[str, Any] | None, path: Sequence[str | int]) -> Any:
     node: Any = root
     for token in path:
@@ -60,10 +92,18 @@ def _schema_at(root: Mapping[str, Any] | None, path: Sequence[str | int]) -> Any
     return node
 
 
+def _keyword_parent(error: jsonschema_rs.ValidationError, metaschemas: Metaschemas | None) -> Any:
+    """The schema holding the keyword that failed, in the meta-schema it belongs to."""
+    location = error.absolute_keyword_location or ""
+    root = (metaschemas or {}).get(location.partition("#")[0])
+    # schema_path runs from the root of the resource that holds the keyword
+    return _schema_at(root, error.schema_path[:-1])
+
+
 def _unexpected(
-    error: jsonschema_rs.ValidationError, keys: Iterable[str], metaschema: Mapping[str, Any] | None
+    error: jsonschema_rs.ValidationError, keys: Iterable[str], metaschemas: Metaschemas | None
 ) -> list[Problem]:
-    parent = _schema_at(metaschema, error.schema_path[:-1])
+    parent = _keyword_parent(error, metaschemas)
     allowed: list[str] = []
     patterns: list[str] = []
     if isinstance(parent, dict):
@@ -89,10 +129,13 @@ def _unexpected(
 
 def describe(
     error: jsonschema_rs.ValidationError,
-    metaschema: Mapping[str, Any] | None = None,
+    metaschemas: Metaschemas | None = None,
     depth: int = 0,
 ) -> list[Problem]:
-    """Readable problems for one jsonschema_rs error; for oneOf/anyOf, the likeliest branch."""
+    """Readable problems for one jsonschema_rs error; for oneOf/anyOf, the likeliest branch.
+
+    ``metaschemas`` (by URI) let an unexpected field be explained by the fields allowed there.
+    """
     kind = error.kind
     name = kind.name
     path = list(error.instance_path)
@@ -105,10 +148,10 @@ def describe(
         jsonschema_rs.ValidationErrorKind.AdditionalProperties
         | jsonschema_rs.ValidationErrorKind.UnevaluatedProperties,
     ):
-        return _unexpected(error, kind.unexpected, metaschema)
+        return _unexpected(error, kind.unexpected, metaschemas)
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Enum):
         options = tuple(kind.options)
-        listed = ", ".join(short(o) for o in options)
+        listed = _options(options)
         return [Problem(path, f"{short(value)} is not one of {listed}", "enum", options)]
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Constant):
         expected = kind.expected_value
@@ -121,6 +164,16 @@ def describe(
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Pattern):
         message = f"{short(value)} does not match the pattern {kind.pattern!r}"
         return [Problem(path, message, "pattern")]
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Format):
+        message = f"{short(value)} is not a valid {kind.format!r}"
+        problem = (
+            pattern_problem(value) if kind.format == "regex" and isinstance(value, str) else None
+        )
+        if problem:
+            message = (
+                f"{short(value)} is not a valid regular expression ({PATTERN_DIALECT}): {problem}"
+            )
+        return [Problem(path, message, "format")]
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Not):
         schema = kind.schema
         required = schema.get("required") if isinstance(schema, dict) else None
@@ -138,17 +191,14 @@ def describe(
         )
         and depth < 10
     ):
-        return _best_branch(error, kind.context, metaschema, depth)
-    message = error.message
-    if len(message) > 160:  # messages quote the whole value, which may be huge
-        message = message[:157] + "..."
-    return [Problem(path, message, name)]
+        return _best_branch(error, kind.context, metaschemas, depth)
+    return [Problem(path, _cut_quoted(error.message, value), name)]
 
 
 def _best_branch(
     error: jsonschema_rs.ValidationError,
     context: list[list[jsonschema_rs.ValidationError]],
-    metaschema: Mapping[str, Any] | None,
+    metaschemas: Metaschemas | None,
     depth: int,
 ) -> list[Problem]:
     value = error.instance
@@ -165,17 +215,19 @@ def _best_branch(
     if not is_ref:
         branches = [b for b in branches if not reference_branch(b)] or branches
     explained = [
-        [p for e in branch for p in describe(e, metaschema, depth + 1)] for branch in branches
+        [p for e in branch for p in describe(e, metaschemas, depth + 1)] for branch in branches
     ]
     if not explained:
-        return [Problem(list(error.instance_path), error.message, error.kind.name)]
+        return [
+            Problem(list(error.instance_path), _cut_quoted(error.message, value), error.kind.name)
+        ]
     # Every alternative rejects the same value for not being one of a few: merge the options.
     firsts = [next((p for p in problems if p.keyword == "enum"), None) for problems in explained]
     if len(explained) > 1 and all(firsts) and len({str(p.path) for p in firsts if p}) == 1:
         options = tuple(o for p in firsts if p for o in p.options)
         at = firsts[0].path if firsts[0] else []
         shown = _schema_at_value(value, at[len(error.instance_path) :])
-        listed = ", ".join(short(o) for o in options)
+        listed = _options(options)
         return [Problem(at, f"{short(shown)} is not one of {listed}", "enum", options)]
     requireds = [
         problems for problems in explained if all(p.keyword == "required" for p in problems)

@@ -32,14 +32,14 @@ FAULTS: Mapping[str, str] = {
     "unhealthy": "GET /health answers 503",
     "flaky": "a seeded 30% of requests (all but GET /health) answer 500",
     "jitter": "every answer waits a seeded random 0-400 ms first",
-    "degrade": "GET /providers/{provider_id} gets 2 ms slower with each request it serves",
+    "degrade": "GET /providers/{provider_id} gets 10 ms slower with each request it serves",
 }
 
 # The share of requests the flaky switch fails, the jitter's ceiling and the degradation's
 # step: large enough that one phase2+phase3 run of the gate sees each of them.
 FLAKY_SHARE = 0.30
 JITTER_MAX_S = 0.400
-DEGRADE_STEP_S = 0.002
+DEGRADE_STEP_S = 0.010
 DEGRADED_PATH = re.compile(r"^/providers/[^/]+$")
 
 

@@ -143,9 +143,9 @@ class ScoringSettings:
     regression_tolerance: float = 0.10
     regression_p: float = 0.01
     # a median that grew by less than this is noise however significant: a loaded CI runner
-    # moves the median of a fast operation by more than 10 ms between two runs, and since a
+    # moved the median of a healthy 14 ms operation to 40 ms between two runs, and since a
     # regression fails the verdict, noise must never pass for one
-    regression_min_ms: float = 25.0
+    regression_min_ms: float = 50.0
 
     def thresholds_for(self, label: str) -> Thresholds:
         """The thresholds of operation ``label``: its override, else the global ones."""
@@ -490,7 +490,7 @@ class _SettingsParser:
             regression_tolerance=self.percent("regression_tolerance", 0.10),
             regression_p=self.number("regression_p", 0.01, low=0.0, high=1.0, low_open=True),
             regression_min_ms=self.duration_ms(
-                "scoring.regression_min", self.section.get("regression_min"), 25.0
+                "scoring.regression_min", self.section.get("regression_min"), 50.0
             ),
         )
         if self.problems:

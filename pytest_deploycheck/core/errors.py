@@ -14,11 +14,14 @@ one into ``pytest.UsageError``; the command line prints its message and exits wi
     └── RollbackError        the rollback command failed or timed out
 
 Messages say what is wrong and what to do about it, on as many lines as there are problems.
+
+:class:`CheckSkipped` is no error: a check had nothing to check, and its item is skipped.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "CheckSkipped",
     "ConfigError",
     "DeployCheckError",
     "HistoryError",
@@ -27,6 +30,11 @@ __all__ = [
     "SpecError",
     "TargetError",
 ]
+
+
+class CheckSkipped(Exception):
+    """A check had nothing to check (no served spec, a plain http target, no local service):
+    its pytest item is skipped with this reason, so the summary does not count it as passed."""
 
 
 class DeployCheckError(Exception):

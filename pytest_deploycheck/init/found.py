@@ -17,7 +17,10 @@ class SpecFound:
     served_path: str | None = None
     title: str | None = None
     components: tuple[str, ...] = ()
+    # operations that may reset data and act on nothing the gate can create: left out
     destructive: tuple[str, ...] = ()
+    # operations that delete what another creates: their items create their own first
+    disposable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

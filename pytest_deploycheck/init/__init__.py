@@ -15,11 +15,13 @@ never ``selftest`` or the adapters.
 from __future__ import annotations
 
 from .config import (
+    LOCAL_SCHEMA,
     PUBLISHED_SCHEMA_URL,
     SchemaChoice,
     build_config,
     render_config,
     schema_reference,
+    write_schema,
 )
 from .discovery import discover
 from .found import Discovery, InitResult, MigrationsFound, ModelFound, SpecFound, StartCommand
@@ -27,6 +29,7 @@ from .spec import find_health_path
 from .writer import explain, init_project
 
 __all__ = [
+    "LOCAL_SCHEMA",
     "PUBLISHED_SCHEMA_URL",
     "Discovery",
     "InitResult",
@@ -42,4 +45,5 @@ __all__ = [
     "init_project",
     "render_config",
     "schema_reference",
+    "write_schema",
 ]

@@ -227,7 +227,7 @@ def spec_at_run_time(start: StartCommand) -> str:
     """Advice for a service that builds its spec when it runs (FastAPI, chanfana, ...): how
     to save it once, so the gate can check it and the repository can track its changes."""
     argv = list(start.argv)
-    if "uvicorn" in argv:
+    if start.framework == "FastAPI" and "uvicorn" in argv:
         target = next(arg for arg in argv if ":" in arg and not arg.startswith("{"))
         module, name = target.split(":", 1)
         app = f"{name}()" if "--factory" in argv else name

@@ -258,7 +258,7 @@ def _contract(label: str, mode: str, local: bool) -> Callable[[DeployCheckSessio
         if isinstance(own, Disposable):
             # the generated requests name a resource created for them, not an example
             operation = next(op for op in spec.operations if op.label == label)
-            spec = with_examples(spec, [(operation, own)])
+            spec = with_examples(spec, [(operation, own)], pin=mode == "positive")
         result = run_contract(
             spec,
             base_url,
@@ -321,7 +321,7 @@ def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
                 # its sequences follow list answers to deletes: the examples may be gone
                 s.examples.may_have_deleted(base_url)
             result = run_stateful(
-                with_examples(spec, created) if created else spec,
+                with_examples(spec, created, pin=True) if created else spec,
                 base_url,
                 s.section("contract"),
                 headers=s.config.headers,

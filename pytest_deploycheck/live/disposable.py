@@ -91,10 +91,17 @@ def create_disposable(
     return Disposable(creator.label, parameter, value)
 
 
-def with_examples(spec: Spec, resources: Sequence[tuple[Operation, Disposable]]) -> dict[str, Any]:
+def with_examples(
+    spec: Spec, resources: Sequence[tuple[Operation, Disposable]], *, pin: bool = False
+) -> dict[str, Any]:
     """A copy of the spec's document in which each operation's path parameter naming its
     resource has the created resource as its only example, so generated requests (and the
-    state machine's first steps) delete what was created for them, not the examples."""
+    state machine's first steps) delete what was created for them, not the examples.
+
+    ``pin`` makes it the parameter's only valid value too: generated valid input (the
+    coverage phase's boundary values, such as an integer id's minimum) then never names
+    another resource. Negative tests keep the schema, since everything outside a pinned
+    value would be "invalid", real ids included."""
     document = copy.deepcopy(spec.document)
     for operation, own in resources:
         examples = _examples_of(spec, operation, own.parameter)
@@ -102,7 +109,7 @@ def with_examples(spec: Spec, resources: Sequence[tuple[Operation, Disposable]])
         # operation's parameter), the created one is named instead: the state machine
         # follows values from one answer to the next request, a delete included
         document = _replaced(document, examples, own.value)
-        _set_example(document, spec, operation, own.parameter, own.value)
+        _set_example(document, spec, operation, own.parameter, own.value, pin)
     return document
 
 
@@ -124,6 +131,15 @@ def _examples_of(spec: Spec, operation: Operation, parameter: str) -> set[str]:
     return values
 
 
+def _typed(value: str, schema: Any) -> Any:
+    """``value`` as the schema's type: an integer id stays an integer."""
+    kinds = schema.get("type") if isinstance(schema, Mapping) else None
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if ("integer" in kinds or "number" in kinds) and re.fullmatch(r"-?[0-9]+", value):
+        return int(value)
+    return value
+
+
 def _replaced(node: Any, old: set[str], new: str) -> Any:
     if isinstance(node, dict):
         return {key: _replaced(value, old, new) for key, value in node.items()}
@@ -135,7 +151,12 @@ def _replaced(node: Any, old: set[str], new: str) -> Any:
 
 
 def _set_example(
-    document: dict[str, Any], spec: Spec, operation: Operation, parameter: str, value: str
+    document: dict[str, Any],
+    spec: Spec,
+    operation: Operation,
+    parameter: str,
+    value: str,
+    pin: bool,
 ) -> None:
     definition = document["paths"][operation.path][operation.method]
     declared = next(
@@ -143,12 +164,13 @@ def _set_example(
         {"name": parameter, "in": "path", "required": True, "schema": {"type": "string"}},
     )
     inlined = {k: copy.deepcopy(v) for k, v in declared.items() if k not in ("example", "examples")}
-    schema = spec.resolve(inlined.get("schema") or {})
-    if isinstance(schema, Mapping):
-        inlined["schema"] = {
-            k: copy.deepcopy(v) for k, v in schema.items() if k not in _SCHEMA_EXAMPLES
-        }
-    inlined["example"] = value
+    resolved = spec.resolve(inlined.get("schema") or {})
+    schema: dict[str, Any] = {}
+    if isinstance(resolved, Mapping):
+        schema = {k: copy.deepcopy(v) for k, v in resolved.items() if k not in _SCHEMA_EXAMPLES}
+    typed = _typed(value, schema)
+    inlined["schema"] = {**schema, "enum": [typed]} if pin else schema
+    inlined["example"] = typed
 
     def same(candidate: Any) -> bool:
         resolved = spec.resolve(candidate)

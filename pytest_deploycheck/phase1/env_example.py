@@ -1,10 +1,11 @@
 """``.env.example`` (or Workers' ``.dev.vars.example``) read as the declaration of the
 environment a service needs, as dotenv-safe and envalid read it.
 
-Every name the file lists is required, unless its line or the comment line just above it
-says ``optional``; an empty value means the variable must be set (a value there is an
-example, never a default); a name that looks secret (``*_TOKEN``, ``*_SECRET``...) is a
-secret. Values in the example file are never read as the service's values.
+Every name the file lists is required, unless a comment on its line, or the comment line
+just above it, starts with ``optional`` (``# optional``, ``# Optional: ...``); an empty
+value means the variable must be set (a value there is an example, never a default); a
+name that looks secret (``*_TOKEN``, ``*_SECRET``...) is a secret. Values in the example
+file are never read as the service's values.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ __all__ = ["EXAMPLE_FILES", "Declared", "read_example"]
 
 # the declaration files init looks for, with the file their values go in
 EXAMPLE_FILES = {".env.example": ".env", ".dev.vars.example": ".dev.vars"}
-_OPTIONAL = re.compile(r"#.*\boptional\b", re.IGNORECASE)
+# a comment that starts with the word: "# optional", "# Optional: ...", "# (optional)"
+_OPTIONAL = re.compile(r"#\s*\(?optional\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ check catches the fault whichever order the items run in.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -141,6 +142,35 @@ def test_init_configures_the_start_command_env_database_and_breaking(adopted: Ad
         }
 
 
+# plugins the gate used to depend on, and what they print; a development venv shared with
+# older checkouts may still hold them, though the gate brings neither (see the next test)
+_NOT_THE_GATES = {
+    "pytest_asyncio": ("pytest_asyncio", "LOOP_SCOPE"),
+    "pytest_benchmark": ("benchmark: ",),
+}
+
+
+def unasked(output: str) -> list[str]:
+    """Warnings and headers in a run's output, but those of plugins the gate does not bring
+    that happen to be installed beside it."""
+    lines = [line for line in output.splitlines() if "Warning" in line or "benchmark: " in line]
+    for module, marks in _NOT_THE_GATES.items():
+        if importlib.util.find_spec(module) is not None:
+            lines = [line for line in lines if not any(mark in line for mark in marks)]
+    return lines
+
+
+def test_the_gate_pulls_in_no_noisy_plugin() -> None:
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = [dependency.split(">")[0].split("=")[0] for dependency in project["dependencies"]]
+    # pytest-asyncio warns on every run where its loop scope is unset, pytest-benchmark adds a
+    # header to every run: neither is used by the gate
+    assert "pytest-asyncio" not in names
+    assert "pytest-benchmark" not in names
+
+
 def _outcomes(run: subprocess.CompletedProcess[str]) -> str:
     return run.stdout + run.stderr
 
@@ -154,8 +184,7 @@ def test_phase1_is_green_and_quiet(adopted: Adopted) -> None:
         assert f"PASSED deployment-config.json::phase1::{item}" in output
     assert "PASSED deployment-config.json::phase1::availability[DELETE /items/{itemId}]" in output
     # no dependency's warning and no header the user did not ask for
-    assert "Warning" not in output
-    assert "benchmark:" not in output
+    assert unasked(output) == []
 
 
 def test_phase2_and_phase3_are_green(adopted: Adopted) -> None:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pytest_deploycheck.core.config import load_config
 from pytest_deploycheck.core.errors import ConfigError, SpecError
 from pytest_deploycheck.init import (
+    LOCAL_SCHEMA,
     PUBLISHED_SCHEMA_URL,
     discover,
     find_health_path,
@@ -404,8 +405,9 @@ def test_schema_reference(tmp_path: Path) -> None:
         schema_reference(root, "auto", inside)
         == "./.venv/site-packages/pytest_deploycheck/schema.json"
     )
-    # one machine's site-packages means nothing to others: the published URL
-    assert schema_reference(root, "auto", outside) == PUBLISHED_SCHEMA_URL
+    # one machine's site-packages means nothing to others: a copy in the repository, which
+    # editors read offline (init writes it, as `deploycheck schema --write` does)
+    assert schema_reference(root, "auto", outside) == f"./{LOCAL_SCHEMA}"
     assert schema_reference(root, "url", inside) == PUBLISHED_SCHEMA_URL
     assert schema_reference(root, "path", outside) == "../elsewhere/schema.json"
     # this repository has the package inside it

@@ -176,9 +176,13 @@ def find_python_app(
     the service most likely is."""
     apps: list[_App] = []
     for path in sources:
-        text_needles = [f"{framework.cls}(" for framework in _FRAMEWORKS]
+        # parsed only when it names a framework's class (imported under any alias)
         tree = next(
-            (t for needle in text_needles if (t := parse_python(root, path, needle)) is not None),
+            (
+                t
+                for framework in _FRAMEWORKS
+                if (t := parse_python(root, path, framework.cls)) is not None
+            ),
             None,
         )
         if tree is None or _module_name(path) is None:

@@ -6,12 +6,12 @@ its health path (``spec``), the SQL migrations folder (``migrations``), a comman
 the service locally (``startup``: ASGI and WSGI apps, Django, package.json scripts, wrangler),
 Pydantic models named like the spec's component schemas (``models``), the service's name and
 Python dependencies (``manifests``), the environment ``.env.example`` declares
-(``environment``), the base of the breaking check (``baseline``) and a build output to
-measure (``build``), all gathered in a ``Discovery`` (``found``). ``build_config`` turns it into the config (pure, ``config``); in ``writer``,
-``explain`` says in words what each section does and what is left to configure (pure), and
-``init_project`` does all of it and writes the file, never over an existing one unless forced.
-Modules here may import each other and the layers below (today ``core`` and ``phase1``),
-never ``selftest`` or the adapters.
+(``environment``), the base of the breaking check (``baseline``) and a build output to measure
+(``build``), all gathered in a ``Discovery`` (``found``). ``build_config`` turns it into the
+config (pure, ``config``); in ``writer``, ``explain`` says in words what each section does and
+what is left to configure (pure), and ``init_project`` does all of it and writes the file, never
+over an existing one unless forced. Modules here may import each other and the layers below
+(today ``core`` and ``phase1``), never ``selftest`` or the adapters.
 """
 
 from __future__ import annotations

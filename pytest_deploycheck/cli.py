@@ -164,11 +164,26 @@ def main() -> None:
 
 @main.command()
 @click.option("--section", help="Print only this section's schema.")
+@click.option(
+    "--write",
+    "write_path",
+    is_flag=False,
+    flag_value=".deploycheck/deployment-config.schema.json",
+    default=None,
+    metavar="[PATH]",
+    help="Write the whole schema to PATH (default: .deploycheck/deployment-config.schema.json, "
+    "where the $schema that init writes points), for editors to read offline.",
+)
 @handle_errors
-def schema(section: str | None) -> None:
-    """Print the JSON Schema of deployment-config.json."""
+def schema(section: str | None, write_path: str | None) -> None:
+    """Print the JSON Schema of deployment-config.json (or write it: --write)."""
     from pytest_deploycheck.core.config import schema_document
 
+    if write_path is not None:
+        from .init import write_schema
+
+        click.echo(f"wrote {write_schema(Path(write_path))}")
+        return
     document = schema_document()
     if section:
         definitions = document.get("$defs", {})
@@ -372,10 +387,10 @@ def report(
         if summary:
             _write(summary, text + "\n", append=True)
     else:
+        # a CI log or a file is no terminal: every column whole, the lines as long as needed
+        width = console.width if console.is_terminal else None
         click.echo(
-            render_terminal(
-                analysis, redact=redact, width=console.width, color=console.is_terminal
-            ),
+            render_terminal(analysis, redact=redact, width=width, color=console.is_terminal),
             nl=False,
         )
     if json_path and json_path != "-":
@@ -596,8 +611,9 @@ def history_show(config_path: Path, deploy_id: str) -> None:
     type=click.Choice(["auto", "path", "url"]),
     default="auto",
     show_default=True,
-    help="What $schema names: the installed schema's relative path (auto: only when the "
-    "package lies inside ROOT), or the published URL.",
+    help="What $schema names: the installed schema's relative path (auto: when the package "
+    "lies inside ROOT, else a copy written to .deploycheck/, as `deploycheck schema --write` "
+    "does), or the published URL.",
 )
 @click.option("--no-lock", is_flag=True, help="Do not record existing migrations as deployed.")
 @handle_errors

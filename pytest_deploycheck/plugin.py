@@ -17,6 +17,7 @@ from pytest_deploycheck.core.errors import DeployCheckError
 from pytest_deploycheck.core.families import FAMILIES, PHASES, ROUNDS
 from pytest_deploycheck.core.redaction import redact_log_records
 from pytest_deploycheck.core.spec import Spec
+from pytest_deploycheck.gate.ordering import gate_order
 from pytest_deploycheck.gate.planners import plan_checks
 from pytest_deploycheck.gate.session import DeployCheckSession, shortest_path
 
@@ -170,7 +171,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ConfigFile
     return ConfigFile.from_parent(parent, path=file_path, checks=checks)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item], config: pytest.Config) -> None:
+    # last, after -m/-k and any plugin that reorders: the gate's items run reads first and
+    # deletes last, so no item removes the data a later one needs
+    _in_gate_order(items)
     # the availability sweep probes exactly the operations still selected after -k / -m
     state = config.stash[SESSION_KEY]
     state.availability_labels = [
@@ -178,6 +183,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item], config: pytest.Confi
         for item in items
         if isinstance(item, CheckItem) and item.check.family == "availability" and item.check.param
     ]
+
+
+def _in_gate_order(items: list[pytest.Item]) -> None:
+    checks = [item for item in items if isinstance(item, CheckItem)]
+    if checks:
+        spec = checks[0].session_state.spec  # loaded when the checks were planned
+        items[:] = gate_order(items, lambda i: i.check if isinstance(i, CheckItem) else None, spec)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pytest_deploycheck.core.config import load_config
 from pytest_deploycheck.core.errors import ConfigError, SpecError
 from pytest_deploycheck.init import (
+    LOCAL_SCHEMA,
     PUBLISHED_SCHEMA_URL,
     discover,
     find_health_path,
@@ -404,8 +405,9 @@ def test_schema_reference(tmp_path: Path) -> None:
         schema_reference(root, "auto", inside)
         == "./.venv/site-packages/pytest_deploycheck/schema.json"
     )
-    # one machine's site-packages means nothing to others: the published URL
-    assert schema_reference(root, "auto", outside) == PUBLISHED_SCHEMA_URL
+    # one machine's site-packages means nothing to others: a copy in the repository, which
+    # editors read offline (init writes it, as `deploycheck schema --write` does)
+    assert schema_reference(root, "auto", outside) == f"./{LOCAL_SCHEMA}"
     assert schema_reference(root, "url", inside) == PUBLISHED_SCHEMA_URL
     assert schema_reference(root, "path", outside) == "../elsewhere/schema.json"
     # this repository has the package inside it
@@ -451,3 +453,214 @@ def test_health_path_preferences() -> None:
     assert find_health_path(["/status", "/healthz"]) == "/healthz"
     assert find_health_path(["/v1/items", "/v1/health", "/internal/admin/health"]) == "/v1/health"
     assert find_health_path(["/users/{id}/status", "/users"]) is None
+
+
+# -- how the service starts: any ASGI or WSGI app, Django, a package.json script ----------------
+
+APPS = {
+    "starlette": (
+        "from starlette.applications import Starlette\n\napp = Starlette()\n",
+        "",
+        "{python} -m uvicorn shop.main:app --host {host} --port {port}",
+    ),
+    "litestar factory": (
+        "import litestar\n\n\ndef create_app():\n    return litestar.Litestar(route_handlers=[])\n",
+        "",
+        "{python} -m uvicorn --factory shop.main:create_app --host {host} --port {port}",
+    ),
+    "quart on hypercorn": (
+        "from quart import Quart\n\napp = Quart(__name__)\n",
+        "quart\nhypercorn>=0.16\n",
+        "{python} -m hypercorn --bind {host}:{port} shop.main:app",
+    ),
+    "flask on gunicorn": (
+        "from flask import Flask\n\napp = Flask(__name__)\n",
+        "flask==3.1\ngunicorn\n",
+        "{python} -m gunicorn --bind {host}:{port} shop.main:app",
+    ),
+    "flask factory on waitress": (
+        "import flask\n\n\ndef create_app():\n    return flask.Flask(__name__)\n",
+        "flask\nwaitress\n",
+        "{python} -m waitress --host={host} --port={port} --call shop.main:create_app",
+    ),
+    "flask alone": (
+        "from flask import Flask as F\n\nserver = F(__name__)\n",
+        "flask\n",
+        "{python} -m flask --app shop.main:server run --host {host} --port {port} --no-reload",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", APPS)
+def test_asgi_and_wsgi_apps_are_served_by_the_project_s_server(tmp_path: Path, case: str) -> None:
+    source, requirements, expected = APPS[case]
+    (tmp_path / "openapi.yaml").write_text(BARE_SPEC)
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "main.py").write_text(source)
+    (tmp_path / "requirements.txt").write_text(requirements)
+
+    start = discover(tmp_path).start
+
+    assert start is not None
+    assert " ".join(start.argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("dependencies", "expected"),
+    [
+        (
+            '["django", "gunicorn"]',
+            "{python} -m gunicorn --bind {host}:{port} site_.wsgi:application",
+        ),
+        ('["django"]', "{python} manage.py runserver {host}:{port} --noreload"),
+    ],
+)
+def test_a_django_project(tmp_path: Path, dependencies: str, expected: str) -> None:
+    (tmp_path / "openapi.yaml").write_text(BARE_SPEC)
+    (tmp_path / "manage.py").write_text("import django\n")
+    (tmp_path / "site_").mkdir()
+    (tmp_path / "site_" / "__init__.py").write_text("")
+    (tmp_path / "site_" / "wsgi.py").write_text(
+        "from django.core.wsgi import get_wsgi_application\n\n"
+        "application = get_wsgi_application()\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        f'[project]\nname = "site"\ndependencies = {dependencies}\n'
+    )
+
+    start = discover(tmp_path).start
+
+    assert start is not None
+    assert " ".join(start.argv) == expected
+
+
+def test_a_package_json_script_gets_the_gate_s_host_and_port(tmp_path: Path) -> None:
+    (tmp_path / "openapi.yaml").write_text(BARE_SPEC)
+    (tmp_path / "package.json").write_text('{"scripts": {"start": "node server.js"}}')
+
+    config = load_config(init_project(tmp_path).path, environ={})
+
+    local = config.section("target")["local"]
+    assert local["command"] == ["npm", "run", "start"]
+    assert local["env"] == {"PORT": "{port}", "HOST": "{host}"}
+
+
+# -- env, breaking, database, bundle ---------------------------------------------------------
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=dev", "-c", "user.email=dev@example.com", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_breaking_compares_with_the_default_branch_s_spec(tmp_path: Path) -> None:
+    project = tmp_path / "api"
+    project.mkdir()
+    (project / "openapi.yaml").write_text(BARE_SPEC)
+    # not committed yet: nothing to compare with, and init says what to do
+    git(project, "init", "-q", "-b", "main")
+    found = discover(project)
+    assert found.breaking_base is None
+    assert any("openapi.yaml is not committed yet" in note for note in found.notes)
+    # on the default branch: the last commit
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "spec")
+    assert discover(project).breaking_base == "HEAD:openapi.yaml"
+    # on a feature branch: the default branch
+    git(project, "switch", "-q", "-c", "feature")
+    assert discover(project).breaking_base == "main:openapi.yaml"
+    # in a clone: the remote's default branch, what a pull request merges into
+    git(project, "switch", "-q", "main")
+    git(tmp_path, "clone", "-q", str(project), "clone")
+    config = load_config(init_project(tmp_path / "clone").path, environ={})
+    assert config.section("breaking") == {"base": "origin/main:openapi.yaml"}
+
+
+def test_env_comes_from_the_example_files(tmp_path: Path) -> None:
+    (tmp_path / "openapi.yaml").write_text(BARE_SPEC)
+    (tmp_path / ".env.example").write_text("DATABASE_URL=\nSENTRY_DSN=  # optional\n")
+    (tmp_path / ".dev.vars.example").write_text("STRIPE_SECRET_KEY=\n")
+
+    result = init_project(tmp_path)
+
+    config = load_config(result.path, environ={})
+    assert config.section("env") == {
+        "example": [".env.example", ".dev.vars.example"],
+        "files": [".env", ".dev.vars"],
+    }
+    assert "3 variables declared by .env.example, .dev.vars.example: 2 required" in (
+        result.explanation
+    )
+    assert "secret, never shown: STRIPE_SECRET_KEY" in result.explanation
+
+
+def test_database_is_configured_with_migrations_and_component_schemas(tmp_path: Path) -> None:
+    (tmp_path / "openapi.yaml").write_text(
+        BARE_SPEC + "components:\n  schemas:\n    Item: {type: object}\n"
+    )
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "0001_items.sql").write_text("CREATE TABLE items (id INTEGER);\n")
+
+    result = init_project(tmp_path)
+
+    assert load_config(result.path, environ={}).section("database") == {}
+    assert "database    the migrated tables against the component schemas" in result.explanation
+
+
+def test_bundle_only_for_a_build_output_that_exists(tmp_path: Path) -> None:
+    (tmp_path / "openapi.yaml").write_text(BARE_SPEC)
+    (tmp_path / "package.json").write_text('{"scripts": {"build": "esbuild src/index.ts"}}')
+    (tmp_path / "yarn.lock").write_text("")
+
+    found = discover(tmp_path)
+    assert found.bundle == ()
+    assert any("run `yarn run build`, then `deploycheck init --force`" in n for n in found.notes)
+
+    (tmp_path / "dist" / "chunks").mkdir(parents=True)
+    (tmp_path / "dist" / "chunks" / "index.js").write_text("export {}\n")
+    (tmp_path / "dist" / "styles.css").write_text("a{}\n")
+    config = load_config(init_project(tmp_path).path, environ={})
+    assert config.section("bundle") == {
+        "artifacts": [{"path": "dist/**/*.css"}, {"path": "dist/**/*.js"}],
+        "max_growth": "10%",
+    }
+
+
+def test_a_delete_with_a_create_is_tested_on_its_own_resources(tmp_path: Path) -> None:
+    ok = {"responses": {"200": {"description": "ok"}}}
+    spec = {
+        "openapi": "3.1.0",
+        "info": {"title": "Flows", "version": "1"},
+        "paths": {
+            "/flows": {"post": ok, "delete": {**ok, "operationId": "deleteAllFlows"}},
+            "/flows/{id}": {"delete": ok},
+        },
+    }
+    (tmp_path / "openapi.json").write_text(json.dumps(spec))
+
+    result = init_project(tmp_path)
+
+    # the collection's DELETE wipes data it cannot recreate: left out; the item's is tested
+    config = load_config(result.path, environ={})
+    assert config.section("contract") == {"exclude": ["DELETE /flows"]}
+    assert "DELETE /flows/{id}: each check creates the resource it deletes" in result.explanation
+
+
+def test_schema_write_makes_the_offline_copy_init_points_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from pytest_deploycheck.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["schema", "--write"])
+
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / LOCAL_SCHEMA).read_text())
+    assert written["$defs"]["env"]["properties"]["example"]

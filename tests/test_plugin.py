@@ -151,17 +151,18 @@ def write_project(pytester: pytest.Pytester, **overrides: Any) -> None:
     (pytester.path / "deployment-config.json").write_text(json.dumps(config, indent=2))
 
 
+# in gate order: within a phase, what reads before what writes
 EXPECTED_IDS = [
     "deployment-config.json::phase1::openapi[validity]",
     "deployment-config.json::phase1::openapi[lint]",
     "deployment-config.json::phase1::health",
     "deployment-config.json::phase1::availability[GET /items]",
-    "deployment-config.json::phase1::availability[POST /items]",
     "deployment-config.json::phase1::availability[GET /items/{item_id}]",
+    "deployment-config.json::phase1::availability[POST /items]",
     "deployment-config.json::phase2::health",
     "deployment-config.json::phase2::availability[GET /items]",
-    "deployment-config.json::phase2::availability[POST /items]",
     "deployment-config.json::phase2::availability[GET /items/{item_id}]",
+    "deployment-config.json::phase2::availability[POST /items]",
 ]
 
 
@@ -413,3 +414,33 @@ def test_a_wrong_ready_path_is_not_taken_for_a_ready_service(pytester: pytest.Py
     result = pytester.runpytest_subprocess("-m", "phase2 and health")
     result.assert_outcomes(failed=1, deselected=9)
     result.stdout.fnmatch_lines(["*did not answer http://127.0.0.1:*/no-such-path*HTTP 404*"])
+
+
+def test_without_a_local_service_round3_says_so_once(pytester: pytest.Pytester) -> None:
+    write_project(pytester, target={"timeout": "5s"})
+    result = pytester.runpytest_subprocess("-m", "phase1 and round3", "-rs")
+
+    # the first item fails with the reason, the others are skipped pointing at it
+    result.assert_outcomes(failed=1, skipped=3)
+    output = result.stdout.str()
+    assert output.count("no target: pass --deploycheck-base-url URL") == 1
+    result.stdout.fnmatch_lines(["*SKIPPED [[]3[]]*target.local.command is not set*"])
+
+
+def test_gate_items_run_reads_first_whatever_order_they_were_collected_in(
+    pytester: pytest.Pytester,
+) -> None:
+    write_project(pytester)
+    # a plugin of the project's own that shuffles the items (backwards) before the gate's hook
+    pytester.makeconftest("def pytest_collection_modifyitems(items):\n    items.reverse()\n")
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-m", "phase2")
+    # within a rank the project's order stands (reversed here); writes still come last
+    result.stdout.fnmatch_lines(
+        [
+            "deployment-config.json::phase2::health",
+            "deployment-config.json::phase2::availability[[]GET /items/{item_id}[]]",
+            "deployment-config.json::phase2::availability[[]GET /items[]]",
+            "deployment-config.json::phase2::availability[[]POST /items[]]",
+        ],
+        consecutive=True,
+    )

@@ -162,9 +162,10 @@ def test_the_process_environment_does_not_reach_the_env_fixtures(
 ) -> None:
     monkeypatch.setenv("PORT", "not-a-port")
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    good, bad = run_self_test(["env"])
-    assert good.passed
-    assert bad.passed
+    monkeypatch.setenv("STOCK_API_TOKEN", "")
+    cases = run_self_test(["env"])
+    assert len(cases) == 4
+    assert all(case.passed for case in cases)
 
 
 def test_the_injected_clock_times_each_case() -> None:
@@ -198,6 +199,13 @@ def test_the_fixture_service_breaks_one_thing_per_mode(service_url: str) -> None
         # any method gets an answer, never the standard library's 501
         assert client.request("TRACE", "/good/items").status_code == 405
         assert client.get("/nowhere/health").status_code == 404
+        # a restock looks its item up first; only restocks-anything then takes any body
+        invalid = {"item_id": 1, "quantity": 0}
+        assert client.post("/good/restocks", json=invalid).status_code == 400
+        assert client.post("/restocks-anything/restocks", json=invalid).status_code == 200
+        assert client.delete("/restocks-anything/items/1").status_code == 204
+        assert client.post("/restocks-anything/restocks", json=invalid).status_code == 404
+        assert client.delete("/restocks-anything/items/1").status_code == 404
 
 
 def test_the_fixture_service_stops_with_its_context() -> None:

@@ -14,12 +14,15 @@ one into ``pytest.UsageError``; the command line prints its message and exits wi
     └── RollbackError        the rollback command failed or timed out
 
 Messages say what is wrong and what to do about it, on as many lines as there are problems.
+
+:class:`CheckSkipped` is no error: a check had nothing to check, and its item is skipped.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "MAX_PROBLEMS_LISTED",
+    "CheckSkipped",
     "ConfigError",
     "DeployCheckError",
     "HistoryError",
@@ -29,6 +32,11 @@ __all__ = [
     "TargetError",
     "shorten",
 ]
+
+
+class CheckSkipped(Exception):
+    """A check had nothing to check (no served spec, a plain http target, no local service):
+    its pytest item is skipped with this reason, so the summary does not count it as passed."""
 
 
 class DeployCheckError(Exception):

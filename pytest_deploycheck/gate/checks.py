@@ -10,12 +10,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pytest_deploycheck.core.findings import Finding
+from pytest_deploycheck.core.errors import CheckSkipped
+from pytest_deploycheck.core.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from .session import DeployCheckSession
 
-__all__ = ["Check", "Outcome", "Sample"]
+__all__ = ["Check", "Outcome", "Sample", "skip_when_nothing_checked"]
+
+
+def skip_when_nothing_checked(findings: list[Finding], rule: str) -> list[Finding]:
+    """``findings``, unless their only one is the info ``rule`` saying there was nothing to
+    check: then CheckSkipped with its message."""
+    if len(findings) == 1 and findings[0].rule == rule and findings[0].severity is Severity.INFO:
+        raise CheckSkipped(findings[0].message)
+    return findings
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,10 @@ from typing import Any
 
 from pytest_deploycheck.core.config import operation_problems
 from pytest_deploycheck.core.errors import ConfigError
-from pytest_deploycheck.core.families import PHASES, ROUNDS
 from pytest_deploycheck.core.findings import failures
 
-from .checks import Check, Outcome, Sample
+from .checks import Check, Outcome, Sample, skip_when_nothing_checked
+from .ordering import order_key
 from .session import DeployCheckSession
 
 __all__ = ["PLANNERS", "plan_checks"]
@@ -254,13 +254,14 @@ def _plan_drift_and_tls(session: DeployCheckSession) -> Iterator[Check]:
         if not section.get("path") and s.config.spec_served_path:
             section["path"] = s.config.spec_served_path  # spec.served_path says where
         with s.client() as client:
-            return Outcome(findings=check_drift(client, s.spec, section, redactor=s.redactor))
+            findings = check_drift(client, s.spec, section, redactor=s.redactor)
+        return Outcome(findings=skip_when_nothing_checked(findings, "drift-not-served"))
 
     def tls(s: DeployCheckSession) -> Outcome:
         from pytest_deploycheck.live.tls import check_tls
 
         findings = check_tls(s.base_url(), s.section("tls"), root=s.root, timeout=s.timeout)
-        return Outcome(findings=findings)
+        return Outcome(findings=skip_when_nothing_checked(findings, "tls-not-https"))
 
     if _enabled(session, "drift"):
         yield Check("drift", "phase2", drift)
@@ -271,10 +272,17 @@ def _plan_drift_and_tls(session: DeployCheckSession) -> Iterator[Check]:
 def _contract(label: str, mode: str, local: bool) -> Callable[[DeployCheckSession], Outcome]:
     def run(session: DeployCheckSession) -> Outcome:
         from pytest_deploycheck.live.contract import run_contract
+        from pytest_deploycheck.live.disposable import Disposable, with_examples
 
         base_url = session.local_base_url() if local else session.base_url()
+        spec: Any = session.live_spec(base_url)
+        own = session.own_resource(label, base_url)
+        if isinstance(own, Disposable):
+            # the generated requests name a resource created for them, not an example
+            operation = next(op for op in spec.operations if op.label == label)
+            spec = with_examples(spec, [(operation, own)], pin=mode == "positive")
         result = run_contract(
-            session.spec,
+            spec,
             base_url,
             label,
             session.section("contract"),
@@ -284,7 +292,12 @@ def _contract(label: str, mode: str, local: bool) -> Callable[[DeployCheckSessio
             verify=session.config.verify_tls,
             secrets=session.config.secrets,
         )
-        return _from_contract(result)
+        outcome = _from_contract(result)
+        if own is not None:
+            outcome.details.append(
+                f"{label}: {own.describe() if isinstance(own, Disposable) else own}"
+            )
+        return outcome
 
     return run
 
@@ -314,18 +327,34 @@ def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
     if (section.get("stateful") or {}).get("enabled", True):
 
         def stateful(s: DeployCheckSession) -> Outcome:
+            from pytest_deploycheck.core.effects import Effect, effect_of
             from pytest_deploycheck.live.contract import run_stateful
+            from pytest_deploycheck.live.disposable import Disposable, with_examples
 
+            base_url = s.base_url()
+            spec = s.live_spec(base_url)
+            # a sequence that starts with a delete deletes a resource created for it
+            own = {label: s.own_resource(label, base_url) for label in labels}
+            created = [
+                (op, resource)
+                for op in spec.operations
+                if isinstance(resource := own.get(op.label), Disposable)
+            ]
+            if any(effect_of(op) is Effect.DELETE for op in spec.operations):
+                # its sequences follow list answers to deletes: the examples may be gone
+                s.examples.may_have_deleted(base_url)
             result = run_stateful(
-                s.spec,
-                s.base_url(),
+                with_examples(spec, created, pin=True) if created else spec,
+                base_url,
                 s.section("contract"),
                 headers=s.config.headers,
                 timeout=s.timeout,
                 verify=s.config.verify_tls,
                 secrets=s.config.secrets,
             )
-            return _from_contract(result)
+            outcome = _from_contract(result)
+            outcome.details.extend(f"{op.label}: {o.describe()}" for op, o in created)
+            return outcome
 
         yield Check("stateful", "phase3", stateful)
 
@@ -361,12 +390,14 @@ def _plan_performance(session: DeployCheckSession) -> Iterator[Check]:
         def run(s: DeployCheckSession, label: str = label) -> Outcome:
             from pytest_deploycheck.live.performance import run_performance
 
+            base_url = s.base_url()
+            spec = s.live_spec(base_url)  # examples recreated if a delete removed them
             result = run_performance(
-                s.base_url(),
-                s.spec,
+                base_url,
+                spec,
                 label,
                 s.section("performance"),
-                build_request=lambda operation: s.probe_request(operation),
+                build_request=lambda operation: s.probe_request(operation, spec),
                 headers=s.config.headers,
                 timeout=s.timeout,
                 verify=s.config.verify_tls,
@@ -396,7 +427,7 @@ PLANNERS: list[Planner] = [
 
 
 def plan_checks(session: DeployCheckSession) -> list[Check]:
-    """Every check the config asks for, in phase and round order.
+    """Every check the config asks for, in gate order (``ordering``).
 
     Raises ConfigError when a setting names an operation the spec lacks (any setting, also
     those only ``collect`` or ``monitor`` read), listing every one.
@@ -409,9 +440,9 @@ def plan_checks(session: DeployCheckSession) -> list[Check]:
     planned: list[Check] = []
     for planner in PLANNERS:
         planned.extend(planner(session))
-    order = {phase: index for index, phase in enumerate(PHASES)}
-    rounds = {name: index for index, name in enumerate(ROUNDS)}
-    planned.sort(key=lambda c: (order[c.phase], rounds.get(c.round or "", 0)))
+    if planned:
+        # reads first, deletes last within each phase and round (see ordering)
+        planned.sort(key=order_key(session.spec))
     return unique(iter(planned))
 
 

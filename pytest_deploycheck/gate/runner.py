@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from pytest_deploycheck.core.errors import DeployCheckError
-from pytest_deploycheck.core.findings import Finding, failures
+from pytest_deploycheck.core.errors import CheckSkipped, DeployCheckError
+from pytest_deploycheck.core.findings import Finding, Severity, failures
 
 from .checks import Check, Outcome
 
@@ -54,6 +54,8 @@ def run_check(check: Check, session: object, clock: Callable[[], float]) -> Chec
         outcome = check.run(session)  # type: ignore[arg-type]
     except DeployCheckError as exc:
         outcome = Outcome(findings=[Finding(f"{check.family}-error", str(exc))])
+    except CheckSkipped as exc:
+        outcome = Outcome(findings=[Finding(f"{check.family}-skipped", str(exc), Severity.INFO)])
     return CheckResult(check, outcome, clock() - started)
 
 

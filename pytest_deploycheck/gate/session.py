@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pytest_deploycheck.core.config import Config, LocalTarget, load_config
-from pytest_deploycheck.core.errors import HistoryError, TargetError
+from pytest_deploycheck.core.effects import Effect, effect_of
+from pytest_deploycheck.core.errors import CheckSkipped, HistoryError, TargetError
 from pytest_deploycheck.core.findings import Finding, failures
 from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import Operation, Spec, load_spec
 from pytest_deploycheck.core.units import parse_duration
 from pytest_deploycheck.core.wire import environment_proxy, timed_transport
 from pytest_deploycheck.live.availability import ProbeResult, shard_count, sweep
+from pytest_deploycheck.live.disposable import Disposable, ExampleKeeper
 from pytest_deploycheck.live.probes import ProbeRequest, build_probe
 from pytest_deploycheck.live.target import LocalService
 
@@ -56,9 +58,11 @@ class DeployCheckSession:
     _local: LocalService | None = field(default=None, init=False, repr=False)
     _local_url: str = field(default="", init=False, repr=False)
     _local_error: TargetError | None = field(default=None, init=False, repr=False)
+    _no_local_said: bool = field(default=False, init=False, repr=False)
     _availability: dict[tuple[str, str], ProbeResult] = field(
         default_factory=dict, init=False, repr=False
     )
+    _examples: ExampleKeeper | None = field(default=None, init=False, repr=False)
     _deployment_id: str | None = field(default=None, init=False, repr=False)
     _redactor: Redactor | None = field(default=None, init=False, repr=False)
     _history: HistoryStore | None = field(default=None, init=False, repr=False)
@@ -204,6 +208,13 @@ class DeployCheckSession:
         if self._local is None:
             local = self.config.local
             if local is None:
+                if self._no_local_said:
+                    # said once, by the first item that needed it; the others are skipped
+                    raise CheckSkipped(
+                        "no local service to check: target.local.command is not set "
+                        "(see the first failure)"
+                    )
+                self._no_local_said = True
                 raise TargetError(
                     "no target: pass --deploycheck-base-url URL (or set DEPLOYCHECK_BASE_URL), "
                     "or set target.local.command in the config to start the service locally"
@@ -275,27 +286,77 @@ class DeployCheckSession:
 
     # -- availability ----------------------------------------------------------------------
 
-    def probe_request(self, operation: Operation) -> ProbeRequest:
+    def probe_request(self, operation: Operation, spec: Spec | None = None) -> ProbeRequest:
         overrides = self.section("availability").get("parameters") or {}
-        return build_probe(self.spec, operation, overrides)
+        return build_probe(spec or self.spec, operation, overrides)
+
+    @property
+    def examples(self) -> ExampleKeeper:
+        """What keeps the spec's example resources there (see ``live.disposable``)."""
+        if self._examples is None:
+            fixed = frozenset(self.section("availability").get("parameters") or {})
+            self._examples = ExampleKeeper(
+                self.spec, lambda spec, op: self.probe_request(op, spec), fixed
+            )
+        return self._examples
+
+    def live_spec(self, base_url: str) -> Spec:
+        """The spec to build ``base_url``'s requests from: the repository's, or a copy naming
+        example resources recreated after a check deleted them."""
+        with self.client(base_url) as client:
+            return self.examples.spec_for(client)
+
+    def own_resource(self, label: str, base_url: str) -> Disposable | str | None:
+        """For an operation that deletes what another creates (``DELETE /items/{id}``), a
+        resource created for it now (or why none could be); None for any other operation,
+        and where ``availability.parameters`` names the resource itself."""
+        if self.examples.deleting(label) is None:
+            if effect_of(self.operation(label)) is Effect.DELETE:
+                # it resets data, or has nothing to create what it deletes
+                self.examples.may_have_deleted(base_url)
+            return None
+        with self.client(base_url) as client:
+            own = self.examples.own_resource(client, label)
+        if not isinstance(own, Disposable):
+            self.examples.may_have_deleted(base_url)  # it will run on the examples
+        return own
 
     def availability(self, label: str, base_url: str) -> ProbeResult:
-        """The probe of ``label`` at ``base_url``; the first call sweeps every selected one."""
+        """The probe of ``label`` at ``base_url``; the first call sweeps every selected one.
+
+        Operations that delete are probed after the others, each on a resource created
+        for it, so the sweep never removes what another probe reads.
+        """
         if (base_url, label) not in self._availability:
             pending = [
                 x for x in self.availability_labels if (base_url, x) not in self._availability
             ]
             if label not in pending:
                 pending.append(label)
-            for name, result in self._sweep(pending, base_url).items():
-                self._availability[base_url, name] = result
+            deleting = [x for x in pending if effect_of(self.operation(x)) is Effect.DELETE]
+            for wave in ([x for x in pending if x not in deleting], deleting):
+                for name, result in self._sweep(wave, base_url).items():
+                    self._availability[base_url, name] = result
         return self._availability[base_url, label]
 
+    def _probe(self, label: str, base_url: str, spec: Spec) -> ProbeRequest:
+        operation = next(op for op in spec.operations if op.label == label)
+        own = self.own_resource(label, base_url)
+        if not isinstance(own, Disposable):
+            return self.probe_request(operation, spec)
+        overrides = {**(self.section("availability").get("parameters") or {})}
+        overrides[own.parameter] = own.value
+        return build_probe(spec, operation, overrides)
+
     def _sweep(self, labels: Iterable[str], base_url: str) -> dict[str, ProbeResult]:
+        labels = list(labels)
+        if not labels:
+            return {}
+        spec = self.live_spec(base_url)
+        requests = {label: self._probe(label, base_url, spec) for label in labels}
         section = self.section("availability")
         timeout = parse_duration(section.get("timeout", self.timeout))
         concurrency = int(section.get("concurrency", 50))
-        requests = {label: self.probe_request(self.operation(label)) for label in labels}
         shards = shard_count(concurrency)
         per_client = -(-concurrency // shards)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_deploycheck.phase1.env_example import Declared
+
 
 @dataclass(frozen=True)
 class SpecFound:
@@ -17,7 +19,10 @@ class SpecFound:
     served_path: str | None = None
     title: str | None = None
     components: tuple[str, ...] = ()
+    # operations that may reset data and act on nothing the gate can create: left out
     destructive: tuple[str, ...] = ()
+    # operations that delete what another creates: their items create their own first
+    disposable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,10 @@ class StartCommand:
     argv: tuple[str, ...]
     source: str
     ready_timeout: str | None = None
+    # the web framework the command serves (FastAPI, Flask...), when it is a Python app
+    framework: str | None = None
+    # target.local.env: variables that tell the service where to listen ({host}, {port})
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,15 @@ class ModelFound:
     component: str
     target: str
     location: str
+
+
+@dataclass(frozen=True)
+class EnvFound:
+    """Example files that declare the environment, the files its values go in, the names."""
+
+    examples: tuple[str, ...]
+    files: tuple[str, ...]
+    declared: tuple[Declared, ...]
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,13 @@ class Discovery:
     service_name: str | None = None
     service_name_source: str | None = None
     wrangler: bool = False
+    env: EnvFound | None = None
+    # REV:PATH of the spec the breaking check compares with
+    breaking_base: str | None = None
+    # globs of the build output the bundle check measures
+    bundle: tuple[str, ...] = ()
+    # how the project builds (package.json's build script), when it has a build step
+    build_command: str | None = None
     notes: tuple[str, ...] = ()
 
 

@@ -4,6 +4,7 @@ they (or ``pyproject.toml``, or the spec's title) give.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tomllib
@@ -103,3 +104,45 @@ def service_name(
     if title and _slug(title):
         return _slug(title), "the spec's info.title"
     return None, None
+
+
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _names(requirements: Any) -> set[str]:
+    if isinstance(requirements, Mapping):  # poetry's and Pipfile's tables: name -> version
+        return {str(name).lower().replace("_", "-") for name in requirements}
+    names = set()
+    for line in requirements if isinstance(requirements, list) else []:
+        match = _REQUIREMENT_NAME.match(str(line)) if not str(line).startswith("-") else None
+        if match:
+            names.add(match[1].lower().replace("_", "-"))
+    return names
+
+
+def python_dependencies(root: Path) -> frozenset[str]:
+    """The names of the Python packages the project depends on (pyproject.toml, Pipfile and
+    requirements files), lower case: which server it brings decides how init starts it."""
+    names: set[str] = set()
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(read_text(pyproject, MAX_SOURCE_BYTES) or "")
+        except tomllib.TOMLDecodeError:
+            data = {}
+        project = data.get("project") or {}
+        names |= _names(project.get("dependencies"))
+        for extra in (project.get("optional-dependencies") or {}).values():
+            names |= _names(extra)
+        for group in (data.get("dependency-groups") or {}).values():
+            names |= _names(group)
+        names |= _names(data.get("tool", {}).get("poetry", {}).get("dependencies"))
+    pipfile = root / "Pipfile"
+    if pipfile.is_file():
+        with contextlib.suppress(tomllib.TOMLDecodeError):
+            pipenv = tomllib.loads(read_text(pipfile, MAX_SOURCE_BYTES) or "")
+            names |= _names(pipenv.get("packages"))
+    requirement_files = [*root.glob("requirements*.txt"), *root.glob("requirements/*.txt")]
+    for path in requirement_files:
+        names |= _names((read_text(path, MAX_SOURCE_BYTES) or "").splitlines())
+    return frozenset(names)

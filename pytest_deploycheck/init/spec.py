@@ -1,7 +1,8 @@
 """The OpenAPI document: the candidates in the repository, the one chosen, what it says.
 
 Also the health path and the path the service serves its spec at, the operations that may
-delete data, and advice for a service that builds its spec only when it runs.
+delete data (those that delete what another creates run on resources of their own; the
+others are left out), and advice for a service that builds its spec only when it runs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 
 import yaml
 
+from pytest_deploycheck.core.effects import creator_of, resets_data
 from pytest_deploycheck.core.errors import SpecError
-from pytest_deploycheck.core.spec import HTTP_METHODS, Operation, load_spec
+from pytest_deploycheck.core.spec import HTTP_METHODS, load_spec
 from pytest_deploycheck.core.units import format_size
 
 from .found import SpecFound, StartCommand
@@ -56,17 +58,6 @@ _SERVED_SPEC_PATHS = (
     "/v3/api-docs",
     "/api-docs",
 )
-
-# Operations whose probe could delete or reset data: DELETE, and names saying so.
-_DESTRUCTIVE = re.compile(
-    r"(delete|remove|purge|reset|destroy|drop|wipe|truncate|clear)", re.IGNORECASE
-)
-
-
-def _destructive(operation: Operation) -> bool:
-    operation_id = operation.definition.get("operationId")
-    names = f"{operation.path} {operation_id if isinstance(operation_id, str) else ''}"
-    return operation.method == "delete" or bool(_DESTRUCTIVE.search(names))
 
 
 @dataclass(frozen=True)
@@ -202,6 +193,7 @@ def choose_spec(
             notes.append(f"{candidate.path}: cannot be loaded, skipped: {exc}")
             continue
         document = spec.document
+        deleting = [op for op in spec.operations if resets_data(op)]
         get_paths = _get_paths(document)
         info = document.get("info")
         title = info.get("title") if isinstance(info, Mapping) else None
@@ -215,7 +207,8 @@ def choose_spec(
             served_path=_served_spec_path(get_paths),
             title=str(title) if isinstance(title, str) and title.strip() else None,
             components=tuple(str(name) for name in schemas) if isinstance(schemas, Mapping) else (),
-            destructive=tuple(op.label for op in spec.operations if _destructive(op)),
+            destructive=tuple(op.label for op in deleting if creator_of(spec, op) is None),
+            disposable=tuple(op.label for op in deleting if creator_of(spec, op) is not None),
         )
         others = tuple(str(other.path) for other in ranked if other is not candidate)
         return found, others
@@ -234,7 +227,7 @@ def spec_at_run_time(start: StartCommand) -> str:
     """Advice for a service that builds its spec when it runs (FastAPI, chanfana, ...): how
     to save it once, so the gate can check it and the repository can track its changes."""
     argv = list(start.argv)
-    if "uvicorn" in argv:
+    if start.framework == "FastAPI" and "uvicorn" in argv:
         target = next(arg for arg in argv if ":" in arg and not arg.startswith("{"))
         module, name = target.split(":", 1)
         app = f"{name}()" if "--factory" in argv else name

@@ -14,7 +14,14 @@ from pytest_deploycheck.core.config import CONFIG_FILENAME, config_from_text
 from pytest_deploycheck.core.errors import ConfigError, DeployCheckError
 from pytest_deploycheck.phase1.migrations import DEFAULT_LOCK_FILE, write_lock
 
-from .config import SchemaChoice, build_config, render_config, schema_reference
+from .config import (
+    LOCAL_SCHEMA,
+    SchemaChoice,
+    build_config,
+    render_config,
+    schema_reference,
+    write_schema,
+)
 from .discovery import discover
 from .found import Discovery, InitResult
 
@@ -64,6 +71,13 @@ def explain(found: Discovery, config: Mapping[str, Any], path: Path) -> str:
         row("health", f"GET {spec.health_path} must answer 200 (a key check)")
     else:
         row("health", "off: no health path in the spec (/health, /healthz, /status...)")
+    if spec.disposable:
+        shown = ", ".join(spec.disposable[:3]) + (", ..." if len(spec.disposable) > 3 else "")
+        row(
+            "deletes",
+            f"{shown}: each check creates the resource it deletes, and runs after the reads "
+            "and writes",
+        )
     if spec.destructive:
         shown = ", ".join(spec.destructive[:3]) + (", ..." if len(spec.destructive) > 3 else "")
         row(
@@ -76,6 +90,24 @@ def explain(found: Discovery, config: Mapping[str, Any], path: Path) -> str:
         m = found.migrations
         origin = "" if m.source == "folder" else f" (from {m.source})"
         row("migrations", f"{m.folder}: {m.count} numbered SQL migrations{origin}")
+    if "database" in config:
+        row("database", "the migrated tables against the component schemas (paired by name)")
+    if found.env is not None:
+        required = [d.name for d in found.env.declared if d.required]
+        secrets = [d.name for d in found.env.declared if d.secret]
+        row(
+            "env",
+            f"{len(found.env.declared)} variables declared by {', '.join(found.env.examples)}: "
+            f"{len(required)} required, the others optional",
+        )
+        if secrets:
+            row("", f"secret, never shown: {', '.join(secrets)}")
+        row("", f"values from the environment, then {', '.join(found.env.files)}")
+    if found.bundle:
+        built = f" (built by `{found.build_command}`)" if found.build_command else ""
+        row("bundle", f"{', '.join(found.bundle)}{built}: sizes recorded, +10% fails")
+    if found.breaking_base is not None:
+        row("breaking", f"the spec against {found.breaking_base}")
     if found.models:
         row("models", f"{len(found.models)} Pydantic models named like component schemas:")
         for model in found.models:
@@ -121,7 +153,8 @@ def init_project(
             source=str(path),
         )
     found = discover(root)
-    config = build_config(found, schema_reference(root, schema))
+    reference = schema_reference(root, schema)
+    config = build_config(found, reference)
     text = render_config(config)
     # The config must load as written; a failure here is a bug of init, not of the project.
     config_from_text(text, path, environ={})
@@ -131,6 +164,8 @@ def init_project(
         raise ConfigError([f"cannot be written: {exc.strerror}"], source=str(path)) from None
     lock_path = None
     notes = list(found.notes)
+    if reference == f"./{LOCAL_SCHEMA}":
+        write_schema(root / LOCAL_SCHEMA)
     if lock_migrations and found.migrations is not None and not (root / DEFAULT_LOCK_FILE).exists():
         try:
             lock_path = write_lock(config["migrations"], root)

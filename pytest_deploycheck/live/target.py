@@ -69,7 +69,9 @@ class LocalService:
         """Start the process and wait until it is ready; return its base URL."""
         if not self.port:
             self.port = free_port(self.host)
-        env = {**os.environ, **self.env, "PORT": str(self.port), "HOST": self.host}
+        values = {"port": str(self.port), "host": self.host, "python": sys.executable}
+        own = dict(zip(self.env, substitute(list(self.env.values()), values), strict=True))
+        env = {**os.environ, **own, "PORT": str(self.port), "HOST": self.host}
         self._output = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
         try:
             self._process = subprocess.Popen(

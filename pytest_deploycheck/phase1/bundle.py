@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,15 @@ from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.findings import Finding, Severity
 from pytest_deploycheck.core.units import format_size, parse_percent, parse_size
 
-__all__ = ["COMPRESSIONS", "Artifact", "check_bundle", "measure", "parse_artifacts", "sized"]
+__all__ = [
+    "COMPRESSIONS",
+    "Artifact",
+    "build_command",
+    "check_bundle",
+    "measure",
+    "parse_artifacts",
+    "sized",
+]
 
 Compression = Literal["raw", "gzip", "brotli"]
 COMPRESSIONS: tuple[Compression, ...] = ("raw", "gzip", "brotli")
@@ -126,6 +135,28 @@ def measure(artifact: Artifact, root: Path) -> dict[str, int]:
     return sizes
 
 
+_LOCKFILES = (
+    ("pnpm-lock.yaml", "pnpm"),
+    ("yarn.lock", "yarn"),
+    ("bun.lockb", "bun"),
+    ("bun.lock", "bun"),
+)
+
+
+def build_command(root: Path) -> str | None:
+    """How the project builds, as its ``package.json`` says: ``npm run build`` (or the
+    package manager its lockfile names), or None without a build script."""
+    try:
+        package = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    scripts = package.get("scripts") if isinstance(package, dict) else None
+    if not isinstance(scripts, dict) or not isinstance(scripts.get("build"), str):
+        return None
+    manager = next((m for name, m in _LOCKFILES if (root / name).is_file()), "npm")
+    return f"{manager} run build"
+
+
 def check_bundle(
     section: Mapping[str, Any], root: Path, previous: Mapping[str, int] | None
 ) -> tuple[list[Finding], dict[str, int]]:
@@ -139,8 +170,9 @@ def check_bundle(
                 Finding(
                     "bundle-missing",
                     f"{artifact.name}: {artifact.path!r} matches no file"
-                    f"{' outside exclude' if artifact.exclude else ''}; build first (or "
-                    "name the build in bundle.prepare), or fix the glob",
+                    f"{' outside exclude' if artifact.exclude else ''}; build first "
+                    f"({build_command(root) or 'your build step'}, or name the build in "
+                    "bundle.prepare), or fix the glob",
                     location=artifact.path,
                 )
             )

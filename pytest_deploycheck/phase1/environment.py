@@ -1,7 +1,10 @@
 """Required environment variables and the types of their values.
 
-Values come from the process environment first, then from the configured dotenv files in
-order (``.env``, Cloudflare's ``.dev.vars``: same syntax). Every problem is reported at once.
+The variables are those of ``env.variables`` and those an example file declares
+(``env.example``: ``.env.example``, read as dotenv-safe does; see ``env_example``). A
+required variable must be set and not empty. Values come from the process environment
+first, then from the configured dotenv files in order (``.env``, Cloudflare's
+``.dev.vars``: same syntax). Every problem is reported at once.
 The value of a secret variable (``secret: true``, or by default a name that
 :func:`~.redaction.looks_secret`) never appears in a message, not even in part: reasons are
 phrased from the configuration alone, only non-secret values are quoted, and any secret value
@@ -26,6 +29,8 @@ from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.findings import Finding, Severity
 from pytest_deploycheck.core.redaction import MASK, MIN_SECRET_LENGTH, looks_secret
 
+from .env_example import read_example
+
 __all__ = [
     "BOOL_FALSE",
     "BOOL_TRUE",
@@ -33,6 +38,7 @@ __all__ = [
     "Variable",
     "check_environment",
     "check_value",
+    "declared_variables",
     "parse_bool",
     "parse_email",
     "parse_int",
@@ -130,6 +136,36 @@ class Variable:
     min_length: int | None = None
     max_length: int | None = None
     schemes: tuple[str, ...] = ()
+    # where an example file (env.example) declares it, such as ".env.example:2"
+    declared_in: str | None = None
+
+
+def declared_variables(section: Mapping[str, Any], root: Path) -> list[Variable]:
+    """``env.variables`` merged with the names the ``env.example`` files declare.
+
+    A declared name is required unless marked optional there, and secret when it looks
+    so; an entry of ``env.variables`` adds a type and constraints, and its own ``required``
+    or ``secret`` win over the file's.
+    """
+    variables = {variable.name: variable for variable in parse_variables_section(section)}
+    options = section.get("variables") or {}
+    example = section.get("example") or []
+    for name in [example] if isinstance(example, str) else example:
+        for declared in read_example(root, str(name)):
+            known = variables.get(declared.name)
+            if known is None:
+                variables[declared.name] = Variable(
+                    declared.name,
+                    required=declared.required,
+                    secret=declared.secret,
+                    declared_in=declared.location,
+                )
+            elif known.declared_in is None:
+                required = options[declared.name].get("required", declared.required)
+                variables[declared.name] = dataclasses.replace(
+                    known, required=bool(required), declared_in=declared.location
+                )
+    return list(variables.values())
 
 
 def parse_variables_section(section: Mapping[str, Any]) -> list[Variable]:
@@ -234,7 +270,7 @@ def check_environment(
     Secret values are masked here, whatever ``redact`` does; ``redact`` (the session's
     redactor) then masks what only the session knows to be secret in every message.
     """
-    variables = parse_variables_section(section)
+    variables = declared_variables(section, root)
     files = [str(name) for name in section.get("files", DEFAULT_FILES)]
     findings: list[Finding] = []
     from_files: list[tuple[str, dict[str, tuple[str, int]]]] = []
@@ -246,12 +282,22 @@ def check_environment(
     resolved = {variable: _lookup(variable, environ, from_files) for variable in variables}
     secrets = _secret_values(variables, resolved, environ, from_files)
     for variable, value in resolved.items():
+        declared = f" (declared in {variable.declared_in})" if variable.declared_in else ""
+        if value is not None and not value.text and variable.required:
+            findings.append(
+                Finding(
+                    "env-missing",
+                    f"{variable.name} is required{declared} but empty (from {value.origin})",
+                    location=value.location,
+                )
+            )
+            continue
         if value is None:
             if variable.required:
                 findings.append(
                     Finding(
                         "env-missing",
-                        f"{variable.name} is required but not set (looked in {places})",
+                        f"{variable.name} is required{declared} but not set (looked in {places})",
                     )
                 )
             else:

@@ -46,10 +46,36 @@ _CHANGE_STYLE = {
 _SPARKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
 
 
+# a width no table of the report reaches: lines are as long as their content
+UNWRAPPED = 1000
+
+
 def render_terminal(
-    analysis: Analysis, *, redact: Redact, width: int = 100, color: bool = False
+    analysis: Analysis,
+    *,
+    redact: Redact,
+    width: int | None = 100,
+    color: bool = False,
 ) -> str:
-    """The three analyses as rich tables, returned as text (ANSI colours when ``color``)."""
+    """The three analyses as rich tables, returned as text (ANSI colours when ``color``).
+
+    ``width`` None (output that is not a terminal: a CI log, a file, a pipe) keeps every
+    column whole, however wide the table gets: ids are never cut or folded.
+    """
+    return _render(analysis, redact, width or UNWRAPPED, color, fold=width is not None)
+
+
+def _column(
+    table: Table, name: str, fold: bool, *, max_width: int, min_width: int | None = None
+) -> None:
+    """A text column: folded within its widths on a terminal, whole otherwise."""
+    if fold:
+        table.add_column(name, overflow="fold", min_width=min_width, max_width=max_width)
+    else:
+        table.add_column(name, no_wrap=True)
+
+
+def _render(analysis: Analysis, redact: Redact, width: int, color: bool, *, fold: bool) -> str:
     buffer = StringIO()
     console = Console(
         file=buffer,
@@ -64,10 +90,10 @@ def render_terminal(
             _headline(analysis, redact),
             _components_table(analysis),
             *_reasons(analysis.score, redact),
-            *_failed_items(analysis.score, redact),
-            _worst_table(analysis, redact),
-            _comparison(analysis.comparison, redact),
-            _trend(analysis, redact),
+            *_failed_items(analysis.score, redact, fold),
+            _worst_table(analysis, redact, fold),
+            _comparison(analysis.comparison, redact, fold),
+            _trend(analysis, redact, fold),
         )
     )
     return buffer.getvalue()
@@ -160,13 +186,13 @@ def _reasons(score: Score, redact: Redact) -> list[RenderableType]:
     return [Text(f"\u2022 {clean(reason, redact)}", style="yellow") for reason in score.reasons]
 
 
-def _failed_items(score: Score, redact: Redact) -> list[RenderableType]:
+def _failed_items(score: Score, redact: Redact, fold: bool) -> list[RenderableType]:
     if not score.failed_items:
         return []
     table = Table(title="Failed items", title_justify="left")
-    table.add_column("Item", overflow="fold", min_width=24)
-    table.add_column("Rule", overflow="fold")
-    table.add_column("Message", overflow="fold", min_width=24)
+    _column(table, "Item", fold, min_width=24, max_width=60)
+    _column(table, "Rule", fold, max_width=30)
+    _column(table, "Message", fold, min_width=24, max_width=80)
     for item in score.failed_items:
         table.add_row(
             clean(item.node_id, redact), clean(item.rule, redact), clean(item.message, redact)
@@ -174,14 +200,14 @@ def _failed_items(score: Score, redact: Redact) -> list[RenderableType]:
     return [table]
 
 
-def _worst_table(analysis: Analysis, redact: Redact) -> RenderableType:
+def _worst_table(analysis: Analysis, redact: Redact, fold: bool) -> RenderableType:
     if not analysis.worst:
         return Text("Worst operations: none; every operation answered within its target.")
     table = Table(title="Worst operations", title_justify="left")
-    table.add_column("Operation", overflow="fold", min_width=24, max_width=40)
+    _column(table, "Operation", fold, min_width=24, max_width=40)
     for name in ("Failed", "p50", "p95", "Target / max", "Perf.", "Stab."):
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("First failure", overflow="fold", min_width=16, max_width=36)
+    _column(table, "First failure", fold, min_width=16, max_width=36)
     for op in analysis.worst:
         failed = Text(f"{op.failed_probes}/{op.probes}", style="red" if op.failed_probes else "")
         table.add_row(
@@ -197,7 +223,7 @@ def _worst_table(analysis: Analysis, redact: Redact) -> RenderableType:
     return table
 
 
-def _comparison(comparison: Comparison | None, redact: Redact) -> RenderableType:
+def _comparison(comparison: Comparison | None, redact: Redact, fold: bool) -> RenderableType:
     if comparison is None:
         return Text("Against the previous deployment: none recorded yet.")
     header = Text()
@@ -218,7 +244,7 @@ def _comparison(comparison: Comparison | None, redact: Redact) -> RenderableType
         }
         return Group(header, Text(counted.get(unchanged, f"All {unchanged} operations unchanged.")))
     table = Table(title_justify="left")
-    table.add_column("Operation", overflow="fold", max_width=40)
+    _column(table, "Operation", fold, max_width=40)
     for name in ("p50 before", "p50 now", "Change", "p-value"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("Result", no_wrap=True)
@@ -236,7 +262,7 @@ def _comparison(comparison: Comparison | None, redact: Redact) -> RenderableType
     return Group(header, table, footer)
 
 
-def _trend(analysis: Analysis, redact: Redact) -> RenderableType:
+def _trend(analysis: Analysis, redact: Redact, fold: bool) -> RenderableType:
     trend = analysis.trend
     title = f"Trend over the last {len(trend.points)} deployments: {trend.direction.value}"
     if trend.slope is not None:
@@ -244,7 +270,7 @@ def _trend(analysis: Analysis, redact: Redact) -> RenderableType:
     if trend.direction is Direction.UNKNOWN:
         title += " (3 deployments are needed for a direction)"
     table = Table(title=title, title_justify="left")
-    table.add_column("Deployment", overflow="fold", max_width=24)
+    _column(table, "Deployment", fold, max_width=24)
     table.add_column("When", no_wrap=True)
     for name in ("Score", "Avail.", "Perf.", "Stab."):
         table.add_column(name, justify="right", no_wrap=True)

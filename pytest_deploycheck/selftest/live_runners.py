@@ -8,9 +8,12 @@ private key made at run time, which the standard library cannot do.
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
+import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -111,6 +114,44 @@ def _stateful(mode: str) -> Runner:
         from pytest_deploycheck.live.contract import run_stateful
 
         return run_stateful(ctx.spec, ctx.url(mode), _CONTRACT_SECTION, timeout=_TIMEOUT).findings
+
+    return run
+
+
+def _deleting_first(mode: str) -> Runner:
+    """The gate's own contract check of ``DELETE /items/{item_id}``, run before the
+    negative check of ``POST /restocks`` (against the gate's order): the delete must take an
+    item of its own, or a restock naming the example item answers 404 whatever else its
+    body holds, and an accepted invalid body goes unseen."""
+
+    def run(ctx: _Context) -> list[Finding]:
+        from pytest_deploycheck.gate.planners import plan_checks
+        from pytest_deploycheck.gate.session import DeployCheckSession
+
+        off = {"enabled": False}
+        config = {
+            "spec": str(ctx.fixtures / "ordering" / "shop.openapi.yaml"),
+            "target": {"base_url": ctx.url(mode), "timeout": f"{_TIMEOUT:g}s"},
+            "health": off,
+            "availability": off,
+            "drift": off,
+            "tls": off,
+            "performance": off,
+            "contract": {**_CONTRACT_SECTION, "stateful": off},
+        }
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "deployment-config.json"
+            path.write_text(json.dumps(config), encoding="utf-8")
+            session = DeployCheckSession(path, environ={}, store_history=False)
+            try:
+                checks = {f"{c.phase}::{c.name}": c for c in plan_checks(session)}
+                order = (
+                    "phase3::contract[DELETE /items/{item_id}]",
+                    "phase3::negative[POST /restocks]",
+                )
+                return [finding for name in order for finding in checks[name].run(session).findings]
+            finally:
+                session.close()
 
     return run
 

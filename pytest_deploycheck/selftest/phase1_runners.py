@@ -54,6 +54,17 @@ def _env(folder: str) -> Runner:
     return run
 
 
+def _env_example(folder: str) -> Runner:
+    def run(ctx: _Context) -> list[Finding]:
+        from pytest_deploycheck.phase1.environment import check_environment
+
+        # the example file declares the names: required unless marked optional, secrets too
+        section = {"example": "service.env.example", "files": ["service.env"]}
+        return check_environment(section, ctx.fixtures / "env" / folder, {})
+
+    return run
+
+
 def _bundle(folder: str, previous: Mapping[str, int] | None = None) -> Runner:
     def run(ctx: _Context) -> list[Finding]:
         from pytest_deploycheck.phase1.bundle import check_bundle

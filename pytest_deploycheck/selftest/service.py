@@ -30,6 +30,7 @@ _MODES = (
     "forgetful",  # POST /items answers 201 but keeps nothing
     "slow",  # GET /items takes _SLOW_SECONDS
     "drifted",  # /openapi.json serves a spec whose Item.quantity is a string
+    "restocks-anything",  # POST /restocks takes any body that names an item it has
 )
 _SLOW_SECONDS = 0.5
 _ASCII_INTEGER = re.compile(r"-?[0-9]+")
@@ -80,8 +81,12 @@ class _StockService:
                 return self._create(mode, content_type, body)
             return _problem(405, "Method Not Allowed")
         match = re.fullmatch(r"/items/([^/]+)", path)
+        if match and method == "DELETE":
+            return self._delete(mode, unquote(match.group(1)))
         if match:
             return self._only(method, "GET") or self._read(mode, unquote(match.group(1)))
+        if path == "/restocks":
+            return self._only(method, "POST") or self._restock(mode, content_type, body)
         return _problem(404, "Not Found", f"no route {path}")
 
     @staticmethod
@@ -131,6 +136,46 @@ class _StockService:
             item = self.items[mode].get(item_id)
         if item is None:
             return _problem(404, "Not Found", f"no item {item_id}")
+        return 200, item
+
+    def _delete(self, mode: str, raw_id: str) -> Answer:
+        item_id = _integer(raw_id)
+        if item_id is None or item_id < 1:
+            return _problem(400, "Bad Request", "item_id must be an integer from 1")
+        with self.lock:
+            if self.items[mode].pop(item_id, None) is None:
+                return _problem(404, "Not Found", f"no item {item_id}")
+        return 204, None
+
+    def _restock(self, mode: str, content_type: str | None, body: bytes | None) -> Answer:
+        """Like many services, it looks the item up first; only then is the rest of the body
+        checked (in ``restocks-anything`` mode, not at all)."""
+        try:
+            data = json.loads(body or b"")
+        except ValueError:
+            data = None
+        fields = data if isinstance(data, dict) else {}
+        item_id = fields.get("item_id")
+        if isinstance(item_id, bool) or not isinstance(item_id, int):
+            return _problem(400, "Bad Request", "item_id must be an integer from 1")
+        with self.lock:
+            item = self.items[mode].get(item_id)
+        if item is None:
+            return _problem(404, "Not Found", f"no item {item_id}")
+        if mode == "restocks-anything":
+            return 200, item
+        json_body = (content_type or "").split(";")[0].strip().lower() == "application/json"
+        quantity = fields.get("quantity")
+        if (
+            not json_body
+            or set(fields) != {"item_id", "quantity"}
+            or isinstance(quantity, bool)
+            or not isinstance(quantity, int)
+            or quantity < 1
+        ):
+            return _problem(400, "Bad Request", "the body is item_id and a quantity from 1")
+        with self.lock:
+            item["quantity"] += quantity
         return 200, item
 
 
@@ -204,6 +249,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, payload, with_body=method != "HEAD")
 
     def _send(self, status: int, payload: Any, *, with_body: bool = True) -> None:
+        if status == 204:
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

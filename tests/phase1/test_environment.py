@@ -367,3 +367,77 @@ def test_the_section_schema_accepts_the_documented_shape_and_rejects_mistakes() 
         }
     }
     assert len(list(validator.iter_errors(bad))) == 3
+
+
+# -- .env.example as the declaration (dotenv-safe / envalid) ----------------------------------
+
+EXAMPLE = """\
+# the payment provider's token
+PAYMENTS_API_TOKEN=
+DATABASE_URL=sqlite:///shop.db
+LOG_LEVEL=info  # optional
+# optional: only for the nightly export
+EXPORT_BUCKET=
+# optional (a blank line parts this comment from the next name)
+
+FEATURE_FLAGS=
+"""
+
+
+def test_every_name_of_the_example_is_required_unless_marked_optional(tmp_path: Path) -> None:
+    write(tmp_path, ".env.example", EXAMPLE)
+    section = {"example": ".env.example"}
+
+    findings = check_environment(section, tmp_path, {})
+
+    assert [f.message for f in failures(findings)] == [
+        "PAYMENTS_API_TOKEN is required (declared in .env.example:2) but not set "
+        "(looked in the environment, .env)",
+        "DATABASE_URL is required (declared in .env.example:3) but not set "
+        "(looked in the environment, .env)",
+        "FEATURE_FLAGS is required (declared in .env.example:9) but not set "
+        "(looked in the environment, .env)",
+    ]
+    optional = {f.message for f in findings if f.rule == "env-unset"}
+    assert optional == {"LOG_LEVEL is not set (optional)", "EXPORT_BUCKET is not set (optional)"}
+    # the example's values are examples, never the service's values
+    environ = {"PAYMENTS_API_TOKEN": "tok-123456", "DATABASE_URL": "x", "FEATURE_FLAGS": "a"}
+    assert errors(check_environment(section, tmp_path, environ)) == []
+
+
+def test_a_declared_secret_is_required_and_never_shown(tmp_path: Path) -> None:
+    write(tmp_path, ".env.example", "PAYMENTS_API_TOKEN=\n")
+    section = {"example": [".env.example"], "variables": {"PAYMENTS_API_TOKEN": {"type": "int"}}}
+
+    findings = check_environment(section, tmp_path, {"PAYMENTS_API_TOKEN": "s3cr3t-value"})
+
+    assert [f.message for f in failures(findings)] == [
+        "PAYMENTS_API_TOKEN is not an integer (value hidden: secret; from the environment)"
+    ]
+    # variables may relax what the file declares
+    relaxed = {"example": ".env.example", "variables": {"PAYMENTS_API_TOKEN": {"required": False}}}
+    assert errors(check_environment(relaxed, tmp_path, {})) == []
+
+
+def test_a_required_variable_refuses_an_empty_value(tmp_path: Path) -> None:
+    write(tmp_path, ".env", "API_TOKEN=\n")
+    section = {"variables": {"API_TOKEN": {"required": True}, "NOTE": {}}}
+
+    findings = check_environment(section, tmp_path, {"NOTE": ""})
+
+    assert [f.message for f in failures(findings)] == [
+        "API_TOKEN is required but empty (from .env:1)"
+    ]
+
+
+def test_a_missing_example_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"env\.example: '\.env\.example' does not exist"):
+        check_environment({"example": ".env.example"}, tmp_path, {})
+
+
+def test_workers_declare_in_dev_vars_example(tmp_path: Path) -> None:
+    write(tmp_path, ".dev.vars.example", "STRIPE_SECRET=\nLOG_LEVEL=debug # optional\n")
+    write(tmp_path, ".dev.vars", "STRIPE_SECRET=sk_live_abcdef\n")
+    section = {"example": ".dev.vars.example", "files": [".dev.vars"]}
+
+    assert errors(check_environment(section, tmp_path, {})) == []

@@ -108,6 +108,25 @@ def test_the_terminal_report_cannot_be_driven_by_server_text(analysis: Analysis)
     assert SECRET not in coloured
 
 
+def test_off_a_terminal_every_column_stays_whole(analysis: Analysis) -> None:
+    narrow = render_terminal(analysis, redact=redact, width=80)
+    whole = render_terminal(analysis, redact=redact, width=None)
+
+    worst = whole[whole.index("Worst operations") :]
+    header = next(line for line in worst.splitlines() if "Operation" in line)
+    for column in ("Failed", "p50", "p95", "Target / max", "Perf.", "Stab.", "First failure"):
+        assert column in header
+    # each operation on one line, its id and its first failure never cut
+    for op in analysis.worst:
+        row = next(line for line in worst.splitlines() if f" {op.label} " in line)
+        assert f"{op.failed_probes}/{op.probes}" in row
+        if op.failures:
+            assert clean(op.failures[0], redact, limit=120) in row
+    # on an 80-column terminal the same table folds, as rich does
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert max(len(line) for line in whole.splitlines()) > 80
+
+
 def test_the_terminal_report_without_history_says_so() -> None:
     single = build_analysis(1)
     text = render_terminal(single, redact=redact)

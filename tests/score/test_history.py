@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from pytest_deploycheck.core.errors import HistoryError
 from pytest_deploycheck.score import history
@@ -35,7 +33,7 @@ from pytest_deploycheck.score.history import schema as history_schema
 from pytest_deploycheck.score.history import store as history_store
 from pytest_deploycheck.score.results import RunResult
 from pytest_deploycheck.score.scoring import score_run
-from tests.postgres_server import postgres_url  # noqa: F401 (a fixture)
+from tests.postgres_server import fresh_schema, postgres_url  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -47,18 +45,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'history.db'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with fresh_schema(request.getfixturevalue("postgres_url")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -412,7 +400,11 @@ def test_parallel_writer_processes_lose_nothing(store_url: str) -> None:
     for process in processes:
         assert process.stdout is not None
         assert process.stdout.readline() == "ready\n", process.communicate(timeout=60)
-    errors = [p.communicate("go\n", timeout=120)[1] for p in processes]
+    for process in processes:  # all at once: communicate() would release them one by one
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    errors = [p.communicate(timeout=120)[1] for p in processes]
     assert [p.returncode for p in processes] == [0] * workers, errors
 
     with HistoryStore.open(store_url) as store:

@@ -54,6 +54,7 @@ from .schema import (
     runs_table,
     samples_table,
 )
+from .upsert import upsert
 
 DEFAULT_KEEP = 500
 _LOCK_RETRIES = 8
@@ -406,15 +407,7 @@ class HistoryStore:
             "message": self._redact(state.message),
         }
 
-        def work(conn: Connection) -> None:
-            updated = conn.execute(
-                sa.update(alert_state_table).where(alert_state_table.c.key == state.key),
-                {k: v for k, v in row.items() if k != "key"},
-            )
-            if updated.rowcount == 0:
-                conn.execute(sa.insert(alert_state_table), row)
-
-        self._write(work)
+        self._write(lambda conn: upsert(conn, alert_state_table, row, keys=["key"]))
 
     def record_alert_event(self, event: AlertEvent) -> None:
         """Append ``event`` to the alert log."""
@@ -524,10 +517,15 @@ class HistoryStore:
             "`deploycheck report` without --deploy-id shows the latest one"
         )
 
-    def _seq_or_none(self, conn: Connection, deploy_id: str) -> int | None:
-        seq = conn.execute(
-            sa.select(deployments_table.c.seq).where(deployments_table.c.id == deploy_id)
-        ).scalar_one_or_none()
+    def _seq_or_none(self, conn: Connection, deploy_id: str, *, lock: bool = False) -> int | None:
+        query = sa.select(deployments_table.c.seq).where(deployments_table.c.id == deploy_id)
+        if lock:
+            # FOR KEY SHARE on PostgreSQL (nothing on SQLite, whose writers take the whole
+            # database): a pruner deleting this deployment waits for our commit, or we wait
+            # for its commit and then see the deployment gone, so a run never points at a
+            # deployment deleted under it.
+            query = query.with_for_update(read=True, key_share=True)
+        seq = conn.execute(query).scalar_one_or_none()
         return None if seq is None else int(seq)
 
     def _seq(self, conn: Connection, deploy_id: str) -> int:
@@ -537,10 +535,8 @@ class HistoryStore:
         return seq
 
     def _ensure_deployment(self, conn: Connection, deployment: Deployment) -> tuple[int, bool]:
-        """The deployment's seq, and whether this call created it."""
-        seq = self._seq_or_none(conn, deployment.id)
-        if seq is not None:
-            return seq, False
+        """The deployment's seq (locked against pruning until the commit), and whether this
+        call created it."""
         row = {
             "id": deployment.id,
             "created_at": deployment.created_at,
@@ -549,13 +545,22 @@ class HistoryStore:
             "environment": deployment.environment,
             "metadata": dumps(redact_tree(deployment.metadata, self._redact)),
         }
-        try:
-            # A savepoint, so losing a race to another writer leaves our transaction usable.
-            with conn.begin_nested():
-                conn.execute(sa.insert(deployments_table), row)
-        except IntegrityError:
-            return self._seq(conn, deployment.id), False
-        return self._seq(conn, deployment.id), True
+        for attempt in range(3):
+            seq = self._seq_or_none(conn, deployment.id, lock=True)
+            if seq is not None:
+                return seq, False
+            try:
+                # A savepoint, so losing a race to another writer leaves our transaction usable.
+                with conn.begin_nested():
+                    seq = conn.execute(
+                        sa.insert(deployments_table).returning(deployments_table.c.seq), row
+                    ).scalar_one()
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                continue  # another writer created it first (a pruner may have deleted it since)
+            return int(seq), True
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def _check_deploy_id(self, deploy_id: object) -> None:
         if not isinstance(deploy_id, str) or not deploy_id.strip() or len(deploy_id) > 200:

@@ -1,7 +1,8 @@
 """The ``deploycheck`` command line.
 
 Every command turns a ``DeployCheckError`` into its message on stderr and exit code 2;
-check failures exit with 1.
+check failures exit with 1. ``monitor`` exits with the highest alert level reached (0 to 3),
+so a monitor that could not run exits with 4 instead, bad options included.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,27 +25,56 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_MONITOR_ERROR = 4  # above every alert level the monitor exits with
 
 
 def _console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
-def handle_errors(command: F) -> F:
-    """Print a DeployCheckError as ``deploycheck: error: ...`` and exit with code 2."""
+def exit_on_error(code: int, *, crashes: bool = False) -> Callable[[F], F]:
+    """Print a DeployCheckError as ``deploycheck: error: ...`` and exit with ``code``;
+    ``crashes``: any other exception too (after its traceback), so that no status but
+    ``code`` means the command could not run."""
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return command(*args, **kwargs)
+            except DeployCheckError as exc:
+                lines = str(exc).splitlines() or [type(exc).__name__]
+                click.echo(f"deploycheck: error: {lines[0]}", err=True)
+                for line in lines[1:]:
+                    click.echo(line, err=True)
+                sys.exit(code)
+            except Exception as exc:
+                if not crashes:
+                    raise
+                traceback.print_exc()
+                click.echo(f"deploycheck: internal error: {type(exc).__name__}", err=True)
+                sys.exit(code)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+handle_errors = exit_on_error(EXIT_USAGE)
+
+
+class _MonitorUsageError(click.UsageError):
+    exit_code = EXIT_MONITOR_ERROR
+
+
+class MonitorCommand(click.Command):
+    """``deploycheck monitor``: a bad option exits with 4, not click's 2 (alert level 2)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
-            return command(*args, **kwargs)
-        except DeployCheckError as exc:
-            lines = str(exc).splitlines() or [type(exc).__name__]
-            click.echo(f"deploycheck: error: {lines[0]}", err=True)
-            for line in lines[1:]:
-                click.echo(line, err=True)
-            sys.exit(EXIT_USAGE)
-
-    return wrapper  # type: ignore[return-value]
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise _MonitorUsageError(error.format_message(), error.ctx) from None
 
 
 config_option = click.option(
@@ -344,7 +375,7 @@ def collect(config_path: Path, base_url: str | None, deploy_id: str | None, quic
     sys.exit(result.exit_code)
 
 
-@main.command()
+@main.command(cls=MonitorCommand)
 @config_option
 @base_url_option
 @deploy_id_option
@@ -356,7 +387,7 @@ def collect(config_path: Path, base_url: str | None, deploy_id: str | None, quic
 )
 @click.option("--metrics-address", default="127.0.0.1", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Print every round, not only changes.")
-@handle_errors
+@exit_on_error(EXIT_MONITOR_ERROR, crashes=True)
 def monitor(
     config_path: Path,
     base_url: str | None,
@@ -370,7 +401,7 @@ def monitor(
 ) -> None:
     """Probe health and operations; escalate alerts 1 warning, 2 elevated, 3 critical.
 
-    Exits with the highest alert level reached (0 when none).
+    Exits with the highest alert level reached (0 when none), 4 when it could not run.
     """
     from pytest_deploycheck.after.monitor import RichMonitorReporter, run_monitor
 

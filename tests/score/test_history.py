@@ -24,6 +24,7 @@ from pytest_deploycheck.score.history import (
     AlertState,
     Deployment,
     HistoryStore,
+    OutboxEntry,
     RollbackRecord,
     describe_deployment,
     redact_url,
@@ -297,17 +298,70 @@ def test_an_older_store_is_upgraded_in_place_keeping_its_data(
     def add_note_column(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE deploycheck_deployments ADD COLUMN note TEXT"))
 
-    monkeypatch.setattr(history_schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(history_store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(history.UPGRADES, 2, add_note_column)
+    newer = history.SCHEMA_VERSION + 1
+    monkeypatch.setattr(history_schema, "SCHEMA_VERSION", newer)
+    monkeypatch.setattr(history_store, "SCHEMA_VERSION", newer)
+    monkeypatch.setitem(history.UPGRADES, newer, add_note_column)
     with HistoryStore.open(store_url) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == newer
         with store.engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("deploycheck_deployments")}
             version = conn.execute(sa.select(history.meta_table.c.value)).scalar_one()
         assert "note" in columns
-        assert version == "2"
+        assert version == str(newer)
         assert store.load_result("d1").operations["GET /providers"].probes == 5
+
+
+def test_a_store_without_the_outbox_is_upgraded_to_have_one(store_url: str) -> None:
+    with HistoryStore.open(store_url) as store:
+        store.save_run(make_run("d1"))
+        with store.engine.begin() as conn:
+            history.outbox_table.drop(conn)
+            conn.execute(sa.update(history.meta_table).values(value="1"))
+
+    with HistoryStore.open(store_url) as store:
+        assert store.schema_version == history.SCHEMA_VERSION
+        with store.engine.connect() as conn:
+            assert sa.inspect(conn).has_table(history.outbox_table.name)
+        assert store.pending_notifications() == []
+        assert [d.id for d in store.deployments()] == ["d1"]
+
+
+# -- the notifications outbox ------------------------------------------------------------------
+
+
+def outbox_entry(ref: str, key: str = "api/prod:health", *, level: int = 1) -> OutboxEntry:
+    at = T0 + timedelta(seconds=level)
+    title = f"ALERT LEVEL {level}: health failed"
+    return OutboxEntry(ref, key, "hook", "health", "alert", level, title, "body", at)
+
+
+def test_outbox_entries_wait_with_their_alert_until_delivered(store: HistoryStore) -> None:
+    state = AlertState("api/prod:health", level=2, last_sent_level=2, updated_at=T0, message="5")
+    opened = AlertEvent("api/prod:health", "opened", 1, T0)
+    entries = [outbox_entry("a1"), outbox_entry("a2", level=2)]
+    store.save_alert(state, [opened], entries)
+    store.save_alert(None, [], [outbox_entry("b1", key="other_svc/prod:health")])
+    # a write repeated whole (after a failure it may have been half-seen) changes nothing
+    store.save_alert(None, [], entries)
+
+    assert store.alert_state("api/prod:health") == state
+    assert [e.kind for e in store.alert_events("api/prod:health")] == ["opened"]
+    assert [e.id for e in store.pending_notifications("api/prod:")] == ["a1", "a2"]
+    assert [e.id for e in store.pending_notifications("api_prod")] == []  # _ is no wildcard
+
+    sent = AlertEvent("api/prod:health", "sent", 1, T0 + timedelta(minutes=1), channel="hook")
+    failed = AlertEvent("api/prod:health", "send_failed", 2, T0, "502", channel="hook")
+    store.record_delivery(sent, outbox_id="a1", delivered=True, attempts=2)
+    store.record_delivery(failed, outbox_id="a2", delivered=False, attempts=3)
+    [left] = store.pending_notifications("api/prod:")
+    assert (left.id, left.attempts, left.last_error, left.delivered_at) == ("a2", 3, "502", None)
+    assert left.title == "ALERT LEVEL 2: health failed"
+    assert [e.kind for e in store.alert_events("api/prod:health")] == [
+        "opened",
+        "sent",
+        "send_failed",
+    ]
 
 
 # -- opening, URLs and errors ----------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The store: :class:`HistoryStore`, one interface over SQLAlchemy Core for deployments, runs,
-samples, collect rounds, bundle sizes, alert state and rollbacks.
+samples, collect rounds, bundle sizes, alert state, the notifications outbox and rollbacks.
 
 Guarantees:
 
@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,7 +33,14 @@ from pytest_deploycheck.score.scoring import Score
 
 from .engine import DEFAULT_URL, create_engine, is_retryable, redact_url, resolve_url
 from .pruning import prune_deployments, replace_round
-from .records import AlertEvent, AlertState, Deployment, RollbackRecord, StoredRun
+from .records import (
+    AlertEvent,
+    AlertState,
+    Deployment,
+    OutboxEntry,
+    RollbackRecord,
+    StoredRun,
+)
 from .rows import (
     deployment_from_row,
     dumps,
@@ -49,6 +56,7 @@ from .schema import (
     bundle_sizes_table,
     collect_rounds_table,
     deployments_table,
+    outbox_table,
     prepare_schema,
     rollbacks_table,
     runs_table,
@@ -57,6 +65,7 @@ from .schema import (
 from .upsert import upsert
 
 DEFAULT_KEEP = 500
+_OUTBOX_KEEP = timedelta(days=7)
 _LOCK_RETRIES = 8
 
 T = TypeVar("T")
@@ -394,7 +403,11 @@ class HistoryStore:
 
     def save_alert_state(self, state: AlertState) -> None:
         """Insert or replace the state of ``state.key``."""
-        row = {
+        row = self._alert_state_row(state)
+        self._write(lambda conn: upsert(conn, alert_state_table, row, keys=["key"]))
+
+    def _alert_state_row(self, state: AlertState) -> dict[str, Any]:
+        return {
             "key": state.key,
             "level": state.level,
             "consecutive_failures": state.consecutive_failures,
@@ -407,11 +420,94 @@ class HistoryStore:
             "message": self._redact(state.message),
         }
 
-        self._write(lambda conn: upsert(conn, alert_state_table, row, keys=["key"]))
+    def save_alert(
+        self,
+        state: AlertState | None,
+        events: Sequence[AlertEvent] = (),
+        outbox: Sequence[OutboxEntry] = (),
+    ) -> None:
+        """In one transaction: save ``state`` (when given), append ``events`` and queue the
+        ``outbox`` notifications. Saving the same outbox entries again changes nothing, so a
+        write that failed may be repeated whole."""
+        state_row = None if state is None else self._alert_state_row(state)
+        event_rows = [self._alert_event_row(event) for event in events]
+        outbox_rows = [
+            {
+                "id": entry.id,
+                "key": entry.key,
+                "channel": entry.channel,
+                "probe": entry.probe,
+                "kind": entry.kind,
+                "level": entry.level,
+                "title": self._redact(entry.title),
+                "body": self._redact(entry.body),
+                "at": entry.at,
+                "attempts": entry.attempts,
+                "last_error": None if entry.last_error is None else self._redact(entry.last_error),
+                "delivered_at": entry.delivered_at,
+            }
+            for entry in outbox
+        ]
+
+        def work(conn: Connection) -> None:
+            if state_row is not None:
+                upsert(conn, alert_state_table, state_row, keys=["key"])
+            if event_rows:
+                conn.execute(sa.insert(alert_events_table), event_rows)
+            for row in outbox_rows:
+                upsert(conn, outbox_table, row, keys=["id"], update=())
+
+        self._write(work)
+
+    def record_delivery(
+        self, event: AlertEvent, *, outbox_id: str | None, delivered: bool, attempts: int
+    ) -> None:
+        """Log how sending to a channel ended (``event``) and, for an outbox entry, count the
+        ``attempts`` and mark it delivered when it was, in one transaction."""
+        row = self._alert_event_row(event)
+
+        def work(conn: Connection) -> None:
+            conn.execute(sa.insert(alert_events_table), row)
+            if outbox_id is not None:
+                conn.execute(
+                    sa.update(outbox_table)
+                    .where(outbox_table.c.id == outbox_id)
+                    .values(
+                        attempts=outbox_table.c.attempts + attempts,
+                        last_error=None if delivered else row["message"],
+                        delivered_at=event.at if delivered else None,
+                    )
+                )
+            if delivered:
+                # delivered notifications are kept a while for the record, not forever
+                conn.execute(
+                    sa.delete(outbox_table).where(
+                        outbox_table.c.delivered_at < event.at - _OUTBOX_KEEP
+                    )
+                )
+
+        self._write(work)
+
+    def pending_notifications(self, key_prefix: str = "") -> list[OutboxEntry]:
+        """The undelivered outbox entries whose alert key starts with ``key_prefix``, oldest
+        first."""
+        query = (
+            sa.select(outbox_table)
+            .where(outbox_table.c.delivered_at.is_(None))
+            .order_by(outbox_table.c.at, outbox_table.c.id)
+        )
+        if key_prefix:
+            query = query.where(outbox_table.c.key.startswith(key_prefix, autoescape=True))
+        with self._read() as conn:
+            return [OutboxEntry(**dict(row)) for row in conn.execute(query).mappings()]
 
     def record_alert_event(self, event: AlertEvent) -> None:
         """Append ``event`` to the alert log."""
-        row = {
+        row = self._alert_event_row(event)
+        self._write(lambda conn: conn.execute(sa.insert(alert_events_table), row))
+
+    def _alert_event_row(self, event: AlertEvent) -> dict[str, Any]:
+        return {
             "key": event.key,
             "kind": event.kind,
             "level": event.level,
@@ -420,7 +516,6 @@ class HistoryStore:
             "channel": event.channel,
             "deploy_id": event.deploy_id,
         }
-        self._write(lambda conn: conn.execute(sa.insert(alert_events_table), row))
 
     def alert_events(self, key: str | None = None, limit: int = 100) -> list[AlertEvent]:
         """The latest alert events (of ``key`` when given), oldest first."""

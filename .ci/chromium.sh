@@ -4,7 +4,8 @@
 #   .ci/chromium.sh   print the path of Debian's chromium on the last line of stdout,
 #                     installing it with apt-get first when it is missing
 #
-# Playwright drives this browser through `executable_path`; it never downloads its own.
+# Playwright drives this browser through `executable_path`; it never downloads its own. Two
+# test workers may call this at once: the second apt-get waits for the first one's lock.
 set -euo pipefail
 
 log() { echo "chromium.sh: $*" >&2; }
@@ -30,7 +31,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 log "installing chromium with apt-get"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq chromium >&2
+apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >&2
 path=$(find_chromium) || { log "chromium installed but not found on PATH"; exit 1; }
 echo "$path"

@@ -38,8 +38,8 @@ ensure_bindir() {
     fi
     log "installing postgresql with apt-get"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq postgresql >&2
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql >&2
     BINDIR=$(find_bindir) || { log "postgresql installed but no pg_ctl found"; exit 1; }
 }
 

@@ -1,9 +1,11 @@
 """A headless Chromium page for tests that open a report the way a reader would.
 
-``browser_page`` is a session-scoped factory of Playwright pages on Debian's ``chromium``
+``browser_context`` is a module-scoped Playwright browser context on Debian's ``chromium``
 (``.ci/chromium.sh`` installs it when missing; Playwright's own browser download is never
 used). The browser runs offline, in a fresh profile. The tests using it skip, with the
-reason, only where no browser can be installed.
+reason, only where no browser can be installed. Module-scoped, not session-scoped: while
+Playwright's sync API runs, its event loop counts as running in the main thread, and the
+``asyncio.run`` of later tests in the same process would fail.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context() -> Iterator[Any]:
     """A Playwright browser context of headless Chromium with a fresh user-data-dir."""
     try:

@@ -84,7 +84,7 @@ class Journal:
                     self._down = True
                     self._note(
                         f"{error}; the monitor goes on probing and alerting, and keeps its "
-                        "writes to save them when the history store is back"
+                        "writes to save them once it answers again"
                     )
                 return
             self._backlog.popleft()

@@ -3,14 +3,13 @@ markup, from an operation path or any test's parameters, are shown as text, neve
 
 from __future__ import annotations
 
-import json
 import textwrap
 from typing import Any
 
 import pytest
 
 from tests.browser import browser_context  # noqa: F401 (a fixture)
-from tests.test_plugin import SERVICE
+from tests.test_plugin import write_project as write_tiny_project
 
 pytest_plugins = ["pytester"]
 
@@ -44,31 +43,15 @@ TEST_MODULE = textwrap.dedent(
 
 @pytest.fixture
 def browser(request: pytest.FixtureRequest) -> Any:
-    """The session's headless Chromium (a browser context)."""
+    """The headless Chromium of this module (a browser context)."""
     return request.getfixturevalue("browser_context")
 
 
 def write_project(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".py", service=SERVICE)
+    """The plugin tests' tiny project, its spec given a hostile path, and a hostile test."""
+    write_tiny_project(pytester)
     pytester.makefile(".yaml", openapi=SPEC)
     pytester.makepyfile(test_hostile=TEST_MODULE)
-    config = {
-        "spec": "openapi.yaml",
-        "target": {
-            "local": {
-                "command": ["{python}", "service.py", "{port}"],
-                "ready_path": "/health",
-                "ready_timeout": "20s",
-            },
-            "timeout": "5s",
-        },
-        "health": {"path": "/health", "body": {"status": "ok"}, "retries": 0},
-        "contract": {"enabled": False},
-        "drift": {"enabled": False},
-        "tls": {"enabled": False},
-        "performance": {"enabled": False},
-    }
-    (pytester.path / "deployment-config.json").write_text(json.dumps(config))
 
 
 def open_report(context: Any, path: str) -> tuple[Any, list[str]]:

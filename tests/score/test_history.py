@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sqlite3
 import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -35,6 +33,7 @@ from pytest_deploycheck.score.history import store as history_store
 from pytest_deploycheck.score.results import RunResult
 from pytest_deploycheck.score.scoring import score_run
 from tests.postgres_server import fresh_schema, postgres_url  # noqa: F401 (a fixture)
+from tests.processes import run_together
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -436,30 +435,10 @@ def test_parallel_writer_processes_lose_nothing(store_url: str) -> None:
     workers, count = 3, 12
     with HistoryStore.open(store_url):
         pass  # create the schema once, as a CI job's first step would
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, store_url, str(worker), str(count)],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for worker in range(workers)
-    ]
-    for process in processes:
-        assert process.stdout is not None
-        assert process.stdout.readline() == "ready\n", process.communicate(timeout=60)
-    for process in processes:  # all at once: communicate() would release them one by one
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    errors = [p.communicate(timeout=120)[1] for p in processes]
-    assert [p.returncode for p in processes] == [0] * workers, errors
+    finished = run_together(
+        WRITER, [[store_url, str(worker), str(count)] for worker in range(workers)]
+    )
+    assert [f.returncode for f in finished] == [0] * workers, [f.stderr for f in finished]
 
     with HistoryStore.open(store_url) as store:
         assert table_count(store, history.runs_table) == workers * count

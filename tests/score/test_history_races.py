@@ -4,9 +4,6 @@ same alert keys, and runs saved while other writers prune old deployments."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +13,7 @@ import sqlalchemy as sa
 
 from pytest_deploycheck.score.history import HistoryStore, deployments_table, runs_table
 from tests.postgres_server import fresh_schema, postgres_url  # noqa: F401 (a fixture)
+from tests.processes import run_together
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS, KEYS, EVERY, KEEP = 8, 200, 25, 4
@@ -88,32 +86,12 @@ def pg_store_url(postgres_url: str) -> Iterator[str]:  # noqa: F811 (the fixture
 
 
 def test_concurrent_first_saves_and_pruning_lose_nothing(pg_store_url: str) -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
     args = [str(KEYS), str(EVERY), str(KEEP)]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, pg_store_url, str(worker), *args],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for worker in range(WORKERS)
-    ]
-    for process in processes:
-        assert process.stdout is not None
-        assert process.stdout.readline() == "ready\n", process.communicate(timeout=60)
-    for process in processes:  # all at once: communicate() would release them one by one
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    outputs = [process.communicate(timeout=120) for process in processes]
-    errors = [err for _, err in outputs if err.strip()]
-    assert [p.returncode for p in processes] == [0] * WORKERS, errors
+    finished = run_together(
+        WORKER, [[pg_store_url, str(worker), *args] for worker in range(WORKERS)]
+    )
+    errors = [f.stderr for f in finished if f.stderr.strip()]
+    assert [f.returncode for f in finished] == [0] * WORKERS, errors
     assert errors == []
 
     with HistoryStore.open(pg_store_url, keep=KEEP) as store:
@@ -126,7 +104,7 @@ def test_concurrent_first_saves_and_pruning_lose_nothing(pg_store_url: str) -> N
             query = sa.select(runs_table.c.id, runs_table.c.deployment_seq)
             stored = {row.id: row.deployment_seq for row in conn.execute(query)}
             present = set(conn.execute(sa.select(deployments_table.c.seq)).scalars())
-    saved = [entry for out, _ in outputs for entry in json.loads(out.splitlines()[-1])]
+    saved = [entry for f in finished for entry in json.loads(f.stdout.splitlines()[-1])]
     assert len(saved) == WORKERS * RUNS * 2
     # a run is gone only with its deployment: where the deployment is kept, so is every run
     # saved to it, and nothing is stored that no writer saved

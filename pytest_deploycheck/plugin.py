@@ -151,7 +151,7 @@ class GateReporter:
 def pytest_html_results_table_row(
     report: pytest.TestReport | pytest.CollectReport, cells: list[str]
 ) -> None:
-    # tryfirst: other plugins' cells after this one are theirs to escape
+    # tryfirst: cells that other plugins' hooks add after this one are their own HTML
     from pytest_deploycheck.reports.html import escape_results_row
 
     test_id = report.nodeid if report.when == "call" else f"{report.nodeid}::{report.when}"

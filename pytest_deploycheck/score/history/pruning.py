@@ -20,7 +20,8 @@ from .schema import (
 
 def replace_round(conn: Connection, seq: int, number: int, run_id: int, at: datetime) -> None:
     """Make ``run_id`` round ``number`` of deployment ``seq``, deleting the round's old run."""
-    # Two writers saving the same round take turns (the caller's FOR KEY SHARE lets them in).
+    # Two writers saving the same round take turns here (FOR NO KEY UPDATE); writers of other
+    # runs, holding the deployment FOR KEY SHARE, are not held up.
     conn.execute(
         sa.select(deployments_table.c.seq)
         .where(deployments_table.c.seq == seq)

@@ -58,7 +58,12 @@ def open_report(context: Any, path: str) -> tuple[Any, list[str]]:
     """The report's page once its table is drawn, and the dialogs it opened."""
     page = context.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     page.goto(f"file://{path}")
     page.wait_for_selector("#results-table td.col-testId")
     # onerror fires once the broken image has failed to load; give it every chance to

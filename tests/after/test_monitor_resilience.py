@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
+from typing import cast
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from pytest_deploycheck.after.monitor.journal import Journal
+from pytest_deploycheck.after.monitor import journal as journal_module
+from pytest_deploycheck.after.monitor.journal import Journal, Write
 from pytest_deploycheck.cli import EXIT_MONITOR_ERROR, main
 from pytest_deploycheck.core.errors import HistoryError
 from pytest_deploycheck.score.history import HistoryStore
@@ -108,33 +111,82 @@ def test_a_store_that_goes_away_mid_run_stops_no_probe_and_no_alert(
     assert store.pending_notifications() == []  # every delivery marked once the store was back
 
 
+def test_a_store_still_away_at_the_end_is_said_and_the_exit_is_still_the_level(
+    tmp_path: Path, store: HistoryStore
+) -> None:
+    clock = FakeClock()
+    service = Service(clock, broken=lambda t: t >= 60)
+    gone = sa.create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'history.db'}")
+
+    def outage(number: int) -> None:
+        store.engine = gone
+
+    reporter = Reporter(on_round=outage)
+    sender = Sender()
+    result = monitor(
+        tmp_path,
+        store,
+        service,
+        sender=sender,
+        reporter=reporter,
+        monitor=THREE_ROUNDS,
+        notify=HOOK,
+    )
+    assert (result.exit_code, result.highest_level) == (2, 2)
+    assert titles(sender) == ALERTS[:2]
+    assert result.unsaved > 0
+    assert f"{result.unsaved} write(s) could not be saved" in result.describe()
+    assert len(reporter.notes_about_the_monitor) == 1  # told once, however many writes failed
+
+
+class FlakyStore:
+    """Stands in for the history store: its writes fail while ``failing``."""
+
+    def __init__(self) -> None:
+        self.failing = True
+        self.written: list[object] = []
+
+    def action(self, what: object) -> Write:
+        def write(_store: HistoryStore) -> None:
+            if self.failing:
+                raise HistoryError("history store x: cannot write: connection refused")
+            self.written.append(what)
+
+        return write
+
+
 def test_the_journal_keeps_writes_in_order_and_tells_the_outage_once() -> None:
     clock = FakeClock()
     notes: list[str] = []
-    written: list[str] = []
-    failing = True
-
-    class Store:
-        def write(self, what: str) -> None:
-            if failing:
-                raise HistoryError("history store x: cannot write: connection refused")
-            written.append(what)
-
-    journal = Journal(Store(), note=notes.append, clock=clock, retry_every=5.0)  # type: ignore[arg-type]
+    flaky = FlakyStore()
+    journal = Journal(cast(HistoryStore, flaky), note=notes.append, clock=clock, retry_every=5.0)
     for what in ("a", "b", "c"):
-        journal.write(lambda store, what=what: store.write(what))
-    assert (journal.pending, written) == (3, [])
+        journal.write(flaky.action(what))
+    assert (journal.pending, flaky.written) == (3, [])
     clock.sleep(10)
     assert journal.flush() == 3
-    failing = False
-    journal.write(lambda store: store.write("d"))  # within retry_every: waits its turn
-    assert written == []
+    flaky.failing = False
+    journal.write(flaky.action("d"))  # within retry_every: waits its turn
+    assert flaky.written == []
     clock.sleep(5)
-    journal.write(lambda store: store.write("e"))
-    assert (journal.pending, written) == (0, ["a", "b", "c", "d", "e"])
+    journal.write(flaky.action("e"))
+    assert (journal.pending, flaky.written) == (0, ["a", "b", "c", "d", "e"])
     assert len(notes) == 2
     assert notes[0].startswith("history store x: cannot write: connection refused; the monitor")
     assert notes[1] == "the history store is back: 5 kept write(s) saved"
+
+
+def test_the_journal_keeps_the_newest_writes_when_an_outage_lasts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(journal_module, "MAX_BACKLOG", 3)
+    flaky = FlakyStore()
+    journal = Journal(cast(HistoryStore, flaky), note=lambda _: None, clock=FakeClock())
+    for what in range(5):
+        journal.write(flaky.action(what))
+    flaky.failing = False
+    assert journal.flush() == 0
+    assert (flaky.written, journal.dropped) == ([2, 3, 4], 2)
 
 
 def closed_port() -> int:

@@ -6,7 +6,8 @@
 #                                 print its SQLAlchemy URL on the last line of stdout
 #   .ci/postgres.sh stop DIR      stop the server started in DIR
 #
-# Idempotent: starting in a DIR whose server runs prints the same URL again. Installs Debian's
+# Idempotent: starting in a DIR whose server runs prints the same URL again; starting a
+# stopped one again keeps its port when it is still free. Installs Debian's
 # postgresql with apt-get when no initdb/pg_ctl is found. initdb refuses to run as root, so as
 # root the cluster belongs to the "postgres" system user and commands run through runuser.
 set -euo pipefail
@@ -37,8 +38,8 @@ ensure_bindir() {
     fi
     log "installing postgresql with apt-get"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq postgresql >&2
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql >&2
     BINDIR=$(find_bindir) || { log "postgresql installed but no pg_ctl found"; exit 1; }
 }
 
@@ -57,6 +58,16 @@ import socket
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     print(s.getsockname()[1])
+PY
+}
+
+port_is_free() {
+    python3 - "$1" <<'PY' 2>/dev/null
+import socket, sys
+with socket.socket() as s:
+    # as PostgreSQL does: the connections it closed may linger in TIME_WAIT
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(sys.argv[1])))
 PY
 }
 
@@ -86,7 +97,12 @@ start() {
         as_owner "$BINDIR/initdb" -D "$data" -U deploycheck -A trust -E UTF8 --no-sync >/dev/null
     fi
     local port
-    port=$(free_port)
+    # A cluster started again keeps its port (and so its URL) while the port is free.
+    if [ -f "$dir/port" ] && port_is_free "$(cat "$dir/port")"; then
+        port=$(cat "$dir/port")
+    else
+        port=$(free_port)
+    fi
     echo "$port" >"$dir/port"
     # fsync off: a test cluster that is thrown away needs speed, not durability.
     as_owner "$BINDIR/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \

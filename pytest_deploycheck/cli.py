@@ -3,6 +3,8 @@
 Every command turns a ``DeployCheckError`` into its message on stderr and exit code 2;
 check failures exit with 1; a bug of deploycheck itself (any other exception, or a lint rule
 that failed) is one line on stderr and exit code 3, as pytest's internal errors are.
+``monitor`` exits with the highest alert level reached (0 to 3), so a monitor that could not
+run, for any of those reasons or a bad option, exits with 4 instead.
 """
 
 from __future__ import annotations
@@ -29,43 +31,64 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_MONITOR_ERROR = 4  # above every alert level the monitor exits with
 
 
 def _console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
-def handle_errors(command: F) -> F:
-    """Print a DeployCheckError as ``deploycheck: error: ...`` and exit with code 2.
+def exit_on_error(code: int, *, internal: int = EXIT_INTERNAL) -> Callable[[F], F]:
+    """Print a DeployCheckError as ``deploycheck: error: ...`` and exit with ``code``.
 
-    Any other exception is a bug: one line and exit code 3, unless ``DEPLOYCHECK_DEBUG`` is
-    set, which shows the traceback to report.
+    Any other exception is a bug: one line and exit code ``internal``, unless
+    ``DEPLOYCHECK_DEBUG`` is set, which shows the traceback to report.
     """
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except DeployCheckError as exc:
-            lines = str(exc).splitlines() or [type(exc).__name__]
-            click.echo(f"deploycheck: error: {lines[0]}", err=True)
-            for line in lines[1:]:
-                click.echo(line, err=True)
-            sys.exit(EXIT_USAGE)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise  # click's own usage errors and exits
-        except Exception as exc:
-            if os.environ.get("DEPLOYCHECK_DEBUG"):
-                raise
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            click.echo(
-                f"deploycheck: internal error: {type(exc).__name__}: {first} (a bug in "
-                "deploycheck: please report it; DEPLOYCHECK_DEBUG=1 shows the traceback)",
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return command(*args, **kwargs)
+            except DeployCheckError as exc:
+                lines = str(exc).splitlines() or [type(exc).__name__]
+                click.echo(f"deploycheck: error: {lines[0]}", err=True)
+                for line in lines[1:]:
+                    click.echo(line, err=True)
+                sys.exit(code)
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise  # click's own usage errors and exits
+            except Exception as exc:
+                if os.environ.get("DEPLOYCHECK_DEBUG"):
+                    raise
+                first = str(exc).splitlines()[0] if str(exc) else ""
+                click.echo(
+                    f"deploycheck: internal error: {type(exc).__name__}: {first} (a bug in "
+                    "deploycheck: please report it; DEPLOYCHECK_DEBUG=1 shows the traceback)",
+                    err=True,
+                )
+                sys.exit(internal)
 
-    return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+handle_errors = exit_on_error(EXIT_USAGE)
+
+
+class _MonitorUsageError(click.UsageError):
+    exit_code = EXIT_MONITOR_ERROR
+
+
+class MonitorCommand(click.Command):
+    """``deploycheck monitor``: a bad option exits with 4, not click's 2 (alert level 2)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise _MonitorUsageError(error.format_message(), error.ctx) from None
 
 
 config_option = click.option(
@@ -431,7 +454,7 @@ def collect(
     sys.exit(result.exit_code)
 
 
-@main.command()
+@main.command(cls=MonitorCommand)
 @config_option
 @base_url_option
 @deploy_id_option
@@ -444,7 +467,7 @@ def collect(
 )
 @click.option("--metrics-address", default="127.0.0.1", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Print every round, not only changes.")
-@handle_errors
+@exit_on_error(EXIT_MONITOR_ERROR, internal=EXIT_MONITOR_ERROR)
 def monitor(
     config_path: Path,
     base_url: str | None,
@@ -459,7 +482,7 @@ def monitor(
 ) -> None:
     """Probe health and operations; escalate alerts 1 warning, 2 elevated, 3 critical.
 
-    Exits with the highest alert level reached (0 when none).
+    Exits with the highest alert level reached (0 when none), 4 when it could not run.
     """
     from pytest_deploycheck.after.monitor import RichMonitorReporter, run_monitor
 

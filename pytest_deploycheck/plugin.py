@@ -148,6 +148,17 @@ class GateReporter:
         prefix.append(render_summary_fragment(self.scored.analysis, redact=redact))
 
 
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_html_results_table_row(
+    report: pytest.TestReport | pytest.CollectReport, cells: list[str]
+) -> None:
+    # tryfirst: cells that other plugins' hooks add after this one are their own HTML
+    from pytest_deploycheck.reports.html import escape_results_row
+
+    test_id = report.nodeid if report.when == "call" else f"{report.nodeid}::{report.when}"
+    escape_results_row(cells, test_id)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(SESSION_KEY, None)
     if state is not None:

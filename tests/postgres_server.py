@@ -11,12 +11,16 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
-__all__ = ["postgres_url"]
+__all__ = ["fresh_schema", "postgres_url"]
 
 SCRIPT = Path(__file__).resolve().parent.parent / ".ci" / "postgres.sh"
 
@@ -47,3 +51,19 @@ def postgres_url() -> Iterator[str]:
             ["bash", str(SCRIPT), "stop", folder], capture_output=True, timeout=120, check=False
         )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def fresh_schema(base_url: str) -> Iterator[str]:
+    """A URL of ``base_url``'s database that sees only a new, empty schema (dropped after)."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    engine = sa.create_engine(base_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()

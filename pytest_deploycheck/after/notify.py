@@ -78,6 +78,7 @@ class Delivery:
     ok: bool
     attempts: int
     error: str | None = None
+    ref: str | None = None  # the caller's name for this delivery (the monitor's outbox id)
 
 
 Sender = Callable[[Channel, Notification], None]
@@ -221,15 +222,26 @@ class Dispatcher:
             thread.start()
             self._threads.append(thread)
 
-    def dispatch(self, notification: Notification) -> list[str]:
+    def dispatch(
+        self, notification: Notification, refs: Mapping[str, str] | None = None
+    ) -> list[str]:
         """Queue ``notification``, redacted, for every channel that wants it; return their
-        names."""
+        names. ``refs`` names each channel's delivery; its :class:`Delivery` carries it."""
         names = [channel.name for channel in self.channels if channel.wants(notification)]
         if names:
             redacted = notification.redacted(self._redact)
             for name in names:
-                self._queues[name].put(redacted)
+                self._queues[name].put((redacted, (refs or {}).get(name)))
         return names
+
+    def resend(self, channel: str, notification: Notification, ref: str | None = None) -> bool:
+        """Queue ``notification`` for ``channel`` alone (one an earlier run could not
+        deliver); False when no such channel is configured."""
+        inbox = self._queues.get(channel)
+        if inbox is None:
+            return False
+        inbox.put((notification.redacted(self._redact), ref))
+        return True
 
     def close(self, timeout: float = 30.0) -> int:
         """Deliver what is queued, waiting at most ``timeout`` seconds in all; return how many
@@ -261,14 +273,15 @@ class Dispatcher:
             item = inbox.get()
             if item is _STOP:
                 return
-            assert isinstance(item, Notification)
-            delivery = self._deliver(channel, item)
+            assert isinstance(item, tuple)
+            notification, ref = item
+            delivery = self._deliver(channel, notification, ref)
             if self._on_delivery is not None:
                 # A failure to report a delivery must not kill the channel's worker.
                 with contextlib.suppress(Exception):
                     self._on_delivery(delivery)
 
-    def _deliver(self, channel: Channel, notification: Notification) -> Delivery:
+    def _deliver(self, channel: Channel, notification: Notification, ref: str | None) -> Delivery:
         error = ""
         attempts = 0
         for attempt in range(self._retries + 1):
@@ -282,5 +295,5 @@ class Dispatcher:
             except Exception as exc:  # noqa: BLE001 - any plugin failure is a failed send
                 error = f"channel {channel.name}: {type(exc).__name__}: {exc}"
             else:
-                return Delivery(channel.name, notification, True, attempts)
-        return Delivery(channel.name, notification, False, attempts, self._redact(error))
+                return Delivery(channel.name, notification, True, attempts, ref=ref)
+        return Delivery(channel.name, notification, False, attempts, self._redact(error), ref)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
+from html import escape
 
 import jinja2
 
@@ -27,7 +28,7 @@ from .formatting import (
 )
 from .jsondoc import analysis_to_dict
 
-__all__ = ["render_html", "render_summary_fragment"]
+__all__ = ["escape_results_row", "render_html", "render_summary_fragment"]
 
 
 @cache
@@ -97,3 +98,19 @@ def render_summary_fragment(analysis: Analysis, *, redact: Redact) -> str:
         ),
         regressions=regressions,
     )
+
+
+def escape_results_row(cells: list[str], test_id: str) -> None:
+    """Escape ``test_id`` in the cells of one row of pytest-html's results table, in place.
+
+    pytest-html 4 writes the test id into its cell as HTML and its page inserts the cell
+    with ``innerHTML``, so a node id carrying markup (an operation path, a smoke flow name,
+    a parameter) would run in the reader's browser. Only raw occurrences are replaced: a
+    cell that already holds the escaped id (a fixed pytest-html) stays as it is.
+    """
+    safe = escape(test_id, quote=True)
+    if safe == test_id:
+        return
+    for index, cell in enumerate(cells):
+        if isinstance(cell, str) and test_id in cell:
+            cells[index] = cell.replace(test_id, safe)

@@ -145,6 +145,9 @@ class Reporter:
         self.rollbacks.append(outcome)
         self.rollback_texts.append(description)
 
+    def note(self, text: str) -> None:
+        return None
+
 
 def write_config(
     root: Path, base_url: str, faults: Path, *, webhook: str | None = None, auto: bool = True

@@ -97,6 +97,7 @@ class Reporter:
         self.rollbacks: list[RollbackOutcome] = []
         self.rollback_texts: list[str] = []
         self.open_at_start: list[AlertState] = []
+        self.notes_about_the_monitor: list[str] = []
 
     def started(self, settings: Any, channels: Sequence[str], open_alerts: Sequence[Any]) -> None:
         self.open_at_start = list(open_alerts)
@@ -120,6 +121,9 @@ class Reporter:
     def rollback(self, outcome: RollbackOutcome, description: str) -> None:
         self.rollbacks.append(outcome)
         self.rollback_texts.append(description)
+
+    def note(self, text: str) -> None:
+        self.notes_about_the_monitor.append(text)
 
 
 def write_config(root: Path, **sections: Any) -> Path:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sqlite3
 import subprocess
-import sys
 import textwrap
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +14,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from pytest_deploycheck.core.errors import HistoryError
 from pytest_deploycheck.score import history
@@ -26,6 +22,7 @@ from pytest_deploycheck.score.history import (
     AlertState,
     Deployment,
     HistoryStore,
+    OutboxEntry,
     RollbackRecord,
     describe_deployment,
     redact_url,
@@ -35,7 +32,8 @@ from pytest_deploycheck.score.history import schema as history_schema
 from pytest_deploycheck.score.history import store as history_store
 from pytest_deploycheck.score.results import FailedItem, RunResult
 from pytest_deploycheck.score.scoring import score_run
-from tests.postgres_server import postgres_url  # noqa: F401 (a fixture)
+from tests.postgres_server import fresh_schema, postgres_url  # noqa: F401 (a fixture)
+from tests.processes import run_together
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -47,18 +45,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'history.db'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with fresh_schema(request.getfixturevalue("postgres_url")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -407,6 +395,59 @@ def test_a_deploy_id_of_one_service_is_refused_to_another(store: HistoryStore) -
     assert len(store.runs("abc123")) == 3
 
 
+def test_a_store_without_the_outbox_is_upgraded_to_have_one(store_url: str) -> None:
+    with HistoryStore.open(store_url) as store:
+        store.save_run(make_run("d1"))
+        with store.engine.begin() as conn:
+            history.outbox_table.drop(conn)
+            # back to the store as version 3 wrote it, before the outbox
+            conn.execute(sa.update(history.meta_table).values(value="3"))
+
+    with HistoryStore.open(store_url) as store:
+        assert store.schema_version == history.SCHEMA_VERSION
+        with store.engine.connect() as conn:
+            assert sa.inspect(conn).has_table(history.outbox_table.name)
+        assert store.pending_notifications() == []
+        assert [d.id for d in store.deployments()] == ["d1"]
+
+
+# -- the notifications outbox ------------------------------------------------------------------
+
+
+def outbox_entry(ref: str, key: str = "api/prod:health", *, level: int = 1) -> OutboxEntry:
+    at = T0 + timedelta(seconds=level)
+    title = f"ALERT LEVEL {level}: health failed"
+    return OutboxEntry(ref, key, "hook", "health", "alert", level, title, "body", at)
+
+
+def test_outbox_entries_wait_with_their_alert_until_delivered(store: HistoryStore) -> None:
+    state = AlertState("api/prod:health", level=2, last_sent_level=2, updated_at=T0, message="5")
+    opened = AlertEvent("api/prod:health", "opened", 1, T0)
+    entries = [outbox_entry("a1"), outbox_entry("a2", level=2)]
+    store.save_alert(state, [opened], entries)
+    store.save_alert(None, [], [outbox_entry("b1", key="other_svc/prod:health")])
+    # a write repeated whole (after a failure it may have been half-seen) changes nothing
+    store.save_alert(None, [], entries)
+
+    assert store.alert_state("api/prod:health") == state
+    assert [e.kind for e in store.alert_events("api/prod:health")] == ["opened"]
+    assert [e.id for e in store.pending_notifications("api/prod:")] == ["a1", "a2"]
+    assert [e.id for e in store.pending_notifications("api_prod")] == []  # _ is no wildcard
+
+    sent = AlertEvent("api/prod:health", "sent", 1, T0 + timedelta(minutes=1), channel="hook")
+    failed = AlertEvent("api/prod:health", "send_failed", 2, T0, "502", channel="hook")
+    store.record_delivery(sent, outbox_id="a1", delivered=True, attempts=2)
+    store.record_delivery(failed, outbox_id="a2", delivered=False, attempts=3)
+    [left] = store.pending_notifications("api/prod:")
+    assert (left.id, left.attempts, left.last_error, left.delivered_at) == ("a2", 3, "502", None)
+    assert left.title == "ALERT LEVEL 2: health failed"
+    assert [e.kind for e in store.alert_events("api/prod:health")] == [
+        "opened",
+        "sent",
+        "send_failed",
+    ]
+
+
 # -- opening, URLs and errors ----------------------------------------------------------------
 
 
@@ -479,26 +520,10 @@ def test_parallel_writer_processes_lose_nothing(store_url: str) -> None:
     workers, count = 3, 12
     with HistoryStore.open(store_url):
         pass  # create the schema once, as a CI job's first step would
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, store_url, str(worker), str(count)],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for worker in range(workers)
-    ]
-    for process in processes:
-        assert process.stdout is not None
-        assert process.stdout.readline() == "ready\n", process.communicate(timeout=60)
-    errors = [p.communicate("go\n", timeout=120)[1] for p in processes]
-    assert [p.returncode for p in processes] == [0] * workers, errors
+    finished = run_together(
+        WRITER, [[store_url, str(worker), str(count)] for worker in range(workers)]
+    )
+    assert [f.returncode for f in finished] == [0] * workers, [f.stderr for f in finished]
 
     with HistoryStore.open(store_url) as store:
         assert table_count(store, history.runs_table) == workers * count

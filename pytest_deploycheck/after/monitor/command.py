@@ -104,7 +104,7 @@ def run_monitor(
         return perform_rollback(
             rollback,
             root=session.root,
-            store=store,
+            store=None,  # the monitor records it, through its journal
             deploy_id=deploy_id,
             yes=True,
             dry_run=False,

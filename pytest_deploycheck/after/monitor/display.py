@@ -41,6 +41,10 @@ class MonitorReporter(Protocol):
 
     def rollback(self, outcome: RollbackOutcome, description: str) -> None: ...
 
+    def note(self, text: str) -> None:
+        """News about the monitor itself: the history store went away or came back,
+        notifications an earlier run left undelivered are sent again."""
+
 
 class SilentReporter:
     """A reporter that shows nothing (the default, and the tests')."""
@@ -65,6 +69,9 @@ class SilentReporter:
         return None
 
     def rollback(self, outcome: RollbackOutcome, description: str) -> None:
+        return None
+
+    def note(self, text: str) -> None:
         return None
 
 
@@ -175,3 +182,8 @@ class RichMonitorReporter:
 
         style = "green" if outcome.ok else "bold red"
         self.console.print(f"[{style}]{escape(description)}[/]")
+
+    def note(self, text: str) -> None:
+        from rich.markup import escape
+
+        self.console.print(f"[yellow]monitor[/]: {escape(text)}")

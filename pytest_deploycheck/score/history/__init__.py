@@ -1,20 +1,28 @@
-"""The history store: deployments, runs, samples, alert state, rollbacks and bundle sizes,
-kept in one SQL database through SQLAlchemy Core, opened from a URL (storage chosen by
-scheme, as in pytest-benchmark): ``sqlite:///.deploycheck/history.db`` by default, relative
-to the project root, or any SQLAlchemy URL such as ``postgresql+psycopg://user:pw@host/db``
-where a team shares history. The records it takes and returns (``records``), how a run's
-deployment is named (``deploy_ids``), the tables and the store's own schema version
-(``schema``), opening the database and its URLs (``engine``), records to rows and back
-(``rows``), deleting across the tables (``pruning``) and :class:`HistoryStore` itself
-(``store``). Modules here may import ``core``, the ``score`` modules ``results`` and
-``scoring``, and each other; the names below are what the rest of the package uses.
+"""The history store: deployments, runs, samples, alert state, the notifications outbox,
+rollbacks and bundle sizes, kept in one SQL database through SQLAlchemy Core, opened from a
+URL (storage chosen by scheme, as in pytest-benchmark): ``sqlite:///.deploycheck/history.db``
+by default, relative to the project root, or any SQLAlchemy URL such as
+``postgresql+psycopg://user:pw@host/db`` where a team shares history. The records it takes
+and returns (``records``), how a run's deployment is named (``deploy_ids``), the tables and
+the store's own schema version (``schema``), opening the database and its URLs (``engine``),
+records to rows and back (``rows``), deleting across the tables (``pruning``),
+insert-or-update on each backend (``upsert``) and :class:`HistoryStore` itself (``store``).
+Modules here may import ``core``, the ``score`` modules ``results`` and ``scoring``, and each
+other; the names below are what the rest of the package uses.
 """
 
 from __future__ import annotations
 
 from .deploy_ids import CI_COMMIT_VARIABLES, describe_deployment, resolve_deploy_id
 from .engine import DEFAULT_URL, redact_url
-from .records import AlertEvent, AlertState, Deployment, RollbackRecord, StoredRun
+from .records import (
+    AlertEvent,
+    AlertState,
+    Deployment,
+    OutboxEntry,
+    RollbackRecord,
+    StoredRun,
+)
 from .schema import (
     SCHEMA_VERSION,
     UPGRADES,
@@ -25,6 +33,7 @@ from .schema import (
     deployments_table,
     meta_table,
     metadata,
+    outbox_table,
     rollbacks_table,
     runs_table,
     samples_table,
@@ -41,6 +50,7 @@ __all__ = [
     "AlertState",
     "Deployment",
     "HistoryStore",
+    "OutboxEntry",
     "RollbackRecord",
     "StoredRun",
     "alert_events_table",
@@ -51,6 +61,7 @@ __all__ = [
     "describe_deployment",
     "meta_table",
     "metadata",
+    "outbox_table",
     "redact_url",
     "resolve_deploy_id",
     "rollbacks_table",

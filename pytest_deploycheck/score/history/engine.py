@@ -61,7 +61,12 @@ def is_retryable(error: DBAPIError) -> bool:
 def create_engine(url: sa.URL) -> Engine:
     """The engine for ``url``; for SQLite, WAL, a busy timeout and ``BEGIN IMMEDIATE`` writes."""
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+            # An unreachable server fails a write in seconds, never hangs the caller (the
+            # monitor goes on without its store until it is back).
+            connect_args["connect_timeout"] = 10
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     memory = url.database in (None, "", ":memory:")
     engine = sa.create_engine(
         url,

@@ -20,6 +20,13 @@ from .schema import (
 
 def replace_round(conn: Connection, seq: int, number: int, run_id: int, at: datetime) -> None:
     """Make ``run_id`` round ``number`` of deployment ``seq``, deleting the round's old run."""
+    # Two writers saving the same round take turns here (FOR NO KEY UPDATE); writers of other
+    # runs, holding the deployment FOR KEY SHARE, are not held up.
+    conn.execute(
+        sa.select(deployments_table.c.seq)
+        .where(deployments_table.c.seq == seq)
+        .with_for_update(key_share=True)
+    ).all()
     old = conn.execute(
         sa.select(collect_rounds_table.c.run_id).where(
             collect_rounds_table.c.deployment_seq == seq,
@@ -52,6 +59,17 @@ def prune_deployments(conn: Connection, keep: int) -> int:
     ).scalar_one_or_none()
     if threshold is None:
         return 0
+    # Lock what is to go first (in seq order, as every pruner does, so two never deadlock):
+    # a writer adding a run to one of these deployments holds it FOR KEY SHARE, so we wait
+    # for its commit and then delete its run too; a writer that comes later waits for ours
+    # and finds the deployment gone. Without this, a run committed between the deletes
+    # below made the last one fail on the foreign key. (SQLite writers take the database.)
+    conn.execute(
+        sa.select(deployments_table.c.seq)
+        .where(deployments_table.c.seq < threshold)
+        .order_by(deployments_table.c.seq)
+        .with_for_update()
+    ).all()
     old_runs = sa.select(runs_table.c.id).where(runs_table.c.deployment_seq < threshold)
     conn.execute(sa.delete(samples_table).where(samples_table.c.run_id.in_(old_runs)))
     for table in (collect_rounds_table, bundle_sizes_table, runs_table):

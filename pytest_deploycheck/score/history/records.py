@@ -1,5 +1,5 @@
 """The records the history store takes and returns: a deployment, a stored run, an alert's
-state and its events, a rollback."""
+state and its events, a notification waiting in the outbox, a rollback."""
 
 from __future__ import annotations
 
@@ -66,6 +66,25 @@ class AlertEvent:
     message: str = ""
     channel: str | None = None
     deploy_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A notification for one channel, kept until the channel took it: ``id`` is chosen by
+    the writer (a UUID's hex), ``delivered_at`` is None while it is undelivered."""
+
+    id: str
+    key: str
+    channel: str
+    probe: str
+    kind: str
+    level: int
+    title: str
+    body: str
+    at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+    delivered_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class _UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -126,6 +126,26 @@ alert_events_table = sa.Table(
     sa.Column("deploy_id", sa.String(200)),
     sa.Index("ix_deploycheck_alert_events_key", "key", "at"),
 )
+# Notifications for the channels, written before they are sent and marked when delivered,
+# so a monitor that dies while a channel is down resends them when it starts again. The id
+# is the monitor's own (a UUID), so writing an entry again changes nothing.
+outbox_table = sa.Table(
+    "deploycheck_outbox",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(500), nullable=False),
+    sa.Column("channel", sa.String(200), nullable=False),
+    sa.Column("probe", sa.String(500), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False, server_default=""),
+    sa.Column("at", _UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("delivered_at", _UTCDateTime),
+    sa.Index("ix_deploycheck_outbox_pending", "delivered_at", "key"),
+)
 rollbacks_table = sa.Table(
     "deploycheck_rollbacks",
     metadata,
@@ -163,7 +183,11 @@ def _add_service_column(conn: Connection) -> None:
 
 # Upgrade steps: UPGRADES[n] takes a store at version n - 1 to version n. Each runs in the
 # transaction that bumps the version, so a failed upgrade leaves the store as it was.
-UPGRADES: dict[int, Callable[[Connection], None]] = {2: _add_failed_items, 3: _add_service_column}
+UPGRADES: dict[int, Callable[[Connection], None]] = {
+    2: _add_failed_items,
+    3: _add_service_column,
+    4: lambda conn: outbox_table.create(conn, checkfirst=True),
+}
 
 
 def prepare_schema(conn: Connection) -> int:

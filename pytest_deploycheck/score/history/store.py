@@ -1,5 +1,5 @@
 """The store: :class:`HistoryStore`, one interface over SQLAlchemy Core for deployments, runs,
-samples, collect rounds, bundle sizes, alert state and rollbacks.
+samples, collect rounds, bundle sizes, alert state, the notifications outbox and rollbacks.
 
 Guarantees:
 
@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,7 +33,14 @@ from pytest_deploycheck.score.scoring import Score
 
 from .engine import DEFAULT_URL, create_engine, is_retryable, redact_url, resolve_url
 from .pruning import prune_deployments, replace_round
-from .records import AlertEvent, AlertState, Deployment, RollbackRecord, StoredRun
+from .records import (
+    AlertEvent,
+    AlertState,
+    Deployment,
+    OutboxEntry,
+    RollbackRecord,
+    StoredRun,
+)
 from .rows import (
     deployment_from_row,
     dumps,
@@ -50,13 +57,16 @@ from .schema import (
     bundle_sizes_table,
     collect_rounds_table,
     deployments_table,
+    outbox_table,
     prepare_schema,
     rollbacks_table,
     runs_table,
     samples_table,
 )
+from .upsert import upsert
 
 DEFAULT_KEEP = 500
+_OUTBOX_KEEP = timedelta(days=7)
 _LOCK_RETRIES = 8
 
 T = TypeVar("T")
@@ -417,7 +427,11 @@ class HistoryStore:
 
     def save_alert_state(self, state: AlertState) -> None:
         """Insert or replace the state of ``state.key``."""
-        row = {
+        row = self._alert_state_row(state)
+        self._write(lambda conn: upsert(conn, alert_state_table, row, keys=["key"]))
+
+    def _alert_state_row(self, state: AlertState) -> dict[str, Any]:
+        return {
             "key": state.key,
             "level": state.level,
             "consecutive_failures": state.consecutive_failures,
@@ -430,19 +444,94 @@ class HistoryStore:
             "message": self._redact(state.message),
         }
 
+    def save_alert(
+        self,
+        state: AlertState | None,
+        events: Sequence[AlertEvent] = (),
+        outbox: Sequence[OutboxEntry] = (),
+    ) -> None:
+        """In one transaction: save ``state`` (when given), append ``events`` and queue the
+        ``outbox`` notifications. Saving the same outbox entries again changes nothing, so a
+        write that failed may be repeated whole."""
+        state_row = None if state is None else self._alert_state_row(state)
+        event_rows = [self._alert_event_row(event) for event in events]
+        outbox_rows = [
+            {
+                "id": entry.id,
+                "key": entry.key,
+                "channel": entry.channel,
+                "probe": entry.probe,
+                "kind": entry.kind,
+                "level": entry.level,
+                "title": self._redact(entry.title),
+                "body": self._redact(entry.body),
+                "at": entry.at,
+                "attempts": entry.attempts,
+                "last_error": None if entry.last_error is None else self._redact(entry.last_error),
+                "delivered_at": entry.delivered_at,
+            }
+            for entry in outbox
+        ]
+
         def work(conn: Connection) -> None:
-            updated = conn.execute(
-                sa.update(alert_state_table).where(alert_state_table.c.key == state.key),
-                {k: v for k, v in row.items() if k != "key"},
-            )
-            if updated.rowcount == 0:
-                conn.execute(sa.insert(alert_state_table), row)
+            if state_row is not None:
+                upsert(conn, alert_state_table, state_row, keys=["key"])
+            if event_rows:
+                conn.execute(sa.insert(alert_events_table), event_rows)
+            for row in outbox_rows:
+                upsert(conn, outbox_table, row, keys=["id"], update=())
 
         self._write(work)
 
+    def record_delivery(
+        self, event: AlertEvent, *, outbox_id: str | None, delivered: bool, attempts: int
+    ) -> None:
+        """Log how sending to a channel ended (``event``) and, for an outbox entry, count the
+        ``attempts`` and mark it delivered when it was, in one transaction."""
+        row = self._alert_event_row(event)
+
+        def work(conn: Connection) -> None:
+            conn.execute(sa.insert(alert_events_table), row)
+            if outbox_id is not None:
+                conn.execute(
+                    sa.update(outbox_table)
+                    .where(outbox_table.c.id == outbox_id)
+                    .values(
+                        attempts=outbox_table.c.attempts + attempts,
+                        last_error=None if delivered else row["message"],
+                        delivered_at=event.at if delivered else None,
+                    )
+                )
+            if delivered:
+                # delivered notifications are kept a while for the record, not forever
+                conn.execute(
+                    sa.delete(outbox_table).where(
+                        outbox_table.c.delivered_at < event.at - _OUTBOX_KEEP
+                    )
+                )
+
+        self._write(work)
+
+    def pending_notifications(self, key_prefix: str = "") -> list[OutboxEntry]:
+        """The undelivered outbox entries whose alert key starts with ``key_prefix``, oldest
+        first."""
+        query = (
+            sa.select(outbox_table)
+            .where(outbox_table.c.delivered_at.is_(None))
+            .order_by(outbox_table.c.at, outbox_table.c.id)
+        )
+        if key_prefix:
+            query = query.where(outbox_table.c.key.startswith(key_prefix, autoescape=True))
+        with self._read() as conn:
+            return [OutboxEntry(**dict(row)) for row in conn.execute(query).mappings()]
+
     def record_alert_event(self, event: AlertEvent) -> None:
         """Append ``event`` to the alert log."""
-        row = {
+        row = self._alert_event_row(event)
+        self._write(lambda conn: conn.execute(sa.insert(alert_events_table), row))
+
+    def _alert_event_row(self, event: AlertEvent) -> dict[str, Any]:
+        return {
             "key": event.key,
             "kind": event.kind,
             "level": event.level,
@@ -451,7 +540,6 @@ class HistoryStore:
             "channel": event.channel,
             "deploy_id": event.deploy_id,
         }
-        self._write(lambda conn: conn.execute(sa.insert(alert_events_table), row))
 
     def alert_events(self, key: str | None = None, limit: int = 100) -> list[AlertEvent]:
         """The latest alert events (of ``key`` when given), oldest first."""
@@ -548,10 +636,15 @@ class HistoryStore:
             "`deploycheck report` without --deploy-id shows the latest one"
         )
 
-    def _seq_or_none(self, conn: Connection, deploy_id: str) -> int | None:
-        seq = conn.execute(
-            sa.select(deployments_table.c.seq).where(deployments_table.c.id == deploy_id)
-        ).scalar_one_or_none()
+    def _seq_or_none(self, conn: Connection, deploy_id: str, *, lock: bool = False) -> int | None:
+        query = sa.select(deployments_table.c.seq).where(deployments_table.c.id == deploy_id)
+        if lock:
+            # FOR KEY SHARE on PostgreSQL (nothing on SQLite, whose writers take the whole
+            # database): a pruner deleting this deployment waits for our commit, or we wait
+            # for its commit and then see the deployment gone, so a run never points at a
+            # deployment deleted under it.
+            query = query.with_for_update(read=True, key_share=True)
+        seq = conn.execute(query).scalar_one_or_none()
         return None if seq is None else int(seq)
 
     def _seq(self, conn: Connection, deploy_id: str) -> int:
@@ -561,11 +654,8 @@ class HistoryStore:
         return seq
 
     def _ensure_deployment(self, conn: Connection, deployment: Deployment) -> tuple[int, bool]:
-        """The deployment's seq, and whether this call created it."""
-        seq = self._seq_or_none(conn, deployment.id)
-        if seq is not None:
-            self._check_service(conn, deployment)
-            return seq, False
+        """The deployment's seq (locked against pruning until the commit), and whether this
+        call created it."""
         row = {
             "id": deployment.id,
             "created_at": deployment.created_at,
@@ -575,14 +665,23 @@ class HistoryStore:
             "metadata": dumps(redact_tree(deployment.metadata, self._redact)),
             "service": deployment.service,
         }
-        try:
-            # A savepoint, so losing a race to another writer leaves our transaction usable.
-            with conn.begin_nested():
-                conn.execute(sa.insert(deployments_table), row)
-        except IntegrityError:
-            self._check_service(conn, deployment)
-            return self._seq(conn, deployment.id), False
-        return self._seq(conn, deployment.id), True
+        for attempt in range(3):
+            seq = self._seq_or_none(conn, deployment.id, lock=True)
+            if seq is not None:
+                self._check_service(conn, deployment)
+                return seq, False
+            try:
+                # A savepoint, so losing a race to another writer leaves our transaction usable.
+                with conn.begin_nested():
+                    seq = conn.execute(
+                        sa.insert(deployments_table).returning(deployments_table.c.seq), row
+                    ).scalar_one()
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                continue  # another writer created it first (a pruner may have deleted it since)
+            return int(seq), True
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def _check_service(self, conn: Connection, deployment: Deployment) -> None:
         """A deploy id names one deployment: runs of another service must not join it."""

@@ -633,7 +633,7 @@ def test_report_fail_on_verdict_exits_1_only_when_the_verdict_fails(stored: Path
 
 
 def test_report_fail_on_verdict_warn_exits_1_on_a_warning_too(stored: Path, tmp_path: Path) -> None:
-    project = tmp_path / "project"
+    project = tmp_path / stored.parent.name  # the folder names the service
     shutil.copytree(stored.parent, project)
     config = project / stored.name
     # the latest run had a failed contract item: the history keeps it, the verdict warns

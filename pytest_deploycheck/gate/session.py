@@ -8,6 +8,7 @@ started at most once and the availability sweep is shared by its items.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 from collections.abc import Collection, Iterable, Mapping
@@ -16,19 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from pytest_deploycheck.core.config import Config, LocalTarget, load_config
 from pytest_deploycheck.core.errors import HistoryError, TargetError
 from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import Operation, Spec, load_spec
 from pytest_deploycheck.core.units import parse_duration
-from pytest_deploycheck.core.wire import environment_proxy, timed_transport
-from pytest_deploycheck.live.availability import ProbeResult, shard_count, sweep
-from pytest_deploycheck.live.probes import ProbeRequest, build_probe
-from pytest_deploycheck.live.target import LocalService
 
 if TYPE_CHECKING:
+    # imported where used: collecting the items of a big spec needs none of the network
+    # code, and every pytest run would pay for it (httpx alone is a tenth of a second)
+    import httpx
+
+    from pytest_deploycheck.live.availability import ProbeResult
+    from pytest_deploycheck.live.probes import ProbeRequest
+    from pytest_deploycheck.live.target import LocalService
     from pytest_deploycheck.score.history import Deployment, HistoryStore
 
 __all__ = ["DeployCheckSession", "shortest_path"]
@@ -75,6 +77,9 @@ class DeployCheckSession:
         """The OpenAPI document named by the config; raises SpecError."""
         if self._spec is None:
             self._spec = load_spec(shortest_path(self.config.spec_path))
+            # the document lives as long as the run: moved out of the cyclic collector's
+            # way, it is not walked again at every full collection (seconds on a large spec)
+            gc.freeze()
         return self._spec
 
     @property
@@ -119,7 +124,12 @@ class DeployCheckSession:
 
         config = self.config
         return describe_deployment(
-            self.deployment_id, self.environ, config.root, environment=config.environment
+            self.deployment_id,
+            self.environ,
+            config.root,
+            environment=config.environment,
+            # one pytest run can gate several services: each record names its own
+            metadata={"service": config.service_name},
         )
 
     def record_bundle_sizes(self, sizes: Mapping[str, int]) -> None:
@@ -172,6 +182,8 @@ class DeployCheckSession:
                     "no target: pass --deploycheck-base-url URL (or set DEPLOYCHECK_BASE_URL), "
                     "or set target.local.command in the config to start the service locally"
                 )
+            from pytest_deploycheck.live.target import LocalService
+
             service = LocalService(
                 command=local.command,
                 cwd=local.cwd,
@@ -191,6 +203,10 @@ class DeployCheckSession:
     def target_refusal(self, base_url: str) -> str | None:
         """Why nothing at ``base_url`` accepts connections any more, or None when something
         does (or a proxy stands between: only the proxy could tell)."""
+        import httpx
+
+        from pytest_deploycheck.core.wire import environment_proxy
+
         url = httpx.URL(base_url)
         if environment_proxy(url) is not None:
             return None
@@ -217,6 +233,8 @@ class DeployCheckSession:
 
     def client(self, base_url: str | None = None) -> httpx.Client:
         """A client bound to the target, with the configured headers and timeout."""
+        import httpx
+
         return httpx.Client(
             base_url=base_url or self.base_url(),
             headers=dict(self.config.headers),
@@ -225,6 +243,10 @@ class DeployCheckSession:
         )
 
     def async_client(self, base_url: str | None = None, **limits: int) -> httpx.AsyncClient:
+        import httpx
+
+        from pytest_deploycheck.core.wire import timed_transport
+
         pool = httpx.Limits(
             max_connections=limits.get("max_connections", 100),
             max_keepalive_connections=limits.get("max_keepalive", 20),
@@ -240,6 +262,8 @@ class DeployCheckSession:
     # -- availability ----------------------------------------------------------------------
 
     def probe_request(self, operation: Operation) -> ProbeRequest:
+        from pytest_deploycheck.live.probes import build_probe
+
         overrides = self.section("availability").get("parameters") or {}
         return build_probe(self.spec, operation, overrides)
 
@@ -260,6 +284,10 @@ class DeployCheckSession:
         timeout = parse_duration(section.get("timeout", self.timeout))
         concurrency = int(section.get("concurrency", 50))
         requests = {label: self.probe_request(self.operation(label)) for label in labels}
+        import httpx
+
+        from pytest_deploycheck.live.availability import shard_count, sweep
+
         shards = shard_count(concurrency)
         per_client = -(-concurrency // shards)
 

@@ -15,7 +15,10 @@ from pytest_deploycheck.core.findings import Finding
 if TYPE_CHECKING:
     from .session import DeployCheckSession
 
-__all__ = ["Check", "Outcome", "Sample"]
+__all__ = ["Check", "Kind", "Outcome", "Sample"]
+
+# what the markers of a check's item are made of: (phase, round or None, family)
+Kind = tuple[str, str | None, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,7 @@ class Outcome:
     details: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """One check: a family, an optional parameter (an operation, a table...), and its runner."""
 
@@ -46,6 +49,10 @@ class Check:
     run: Callable[[DeployCheckSession], Outcome]
     param: str | None = None
     round: str | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return (self.phase, self.round, self.family)
 
     @property
     def name(self) -> str:

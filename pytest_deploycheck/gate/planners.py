@@ -2,8 +2,10 @@
 
 ``plan_checks`` decides, for every family, which checks exist (one per operation, table,
 model, command, flow...), in which phase and round they run, and what function runs them.
-Each planner takes the session and yields ``Check``s. Runners import their check module
-lazily, so collecting a phase pays only for what it runs.
+Each planner takes the session and yields ``Check``s of the kinds it declares with
+``@_yields``, so a caller that wants only some kinds (pytest's ``-m``) skips the planners of
+the others. Runners import their check module lazily, so collecting a phase pays only for
+what it runs.
 """
 
 from __future__ import annotations
@@ -14,17 +16,30 @@ from typing import Any
 from pytest_deploycheck.core.families import PHASES, ROUNDS
 from pytest_deploycheck.core.findings import failures
 
-from .checks import Check, Outcome, Sample
+from .checks import Check, Kind, Outcome, Sample
 from .session import DeployCheckSession
 
-__all__ = ["PLANNERS", "plan_checks"]
+__all__ = ["PLANNERS", "Kind", "plan_checks"]
 
 Planner = Callable[[DeployCheckSession], Iterator[Check]]
+# the kinds of check each planner may yield: (phase, round, family)
+KINDS: dict[Planner, tuple[Kind, ...]] = {}
+
+
+def _yields(*kinds: Kind) -> Callable[[Planner], Planner]:
+    """Declare the kinds of check a planner yields (``plan_checks`` holds it to them)."""
+
+    def declare(planner: Planner) -> Planner:
+        KINDS[planner] = kinds
+        return planner
+
+    return declare
 
 
 # -- phase1 round 1: code quality ---------------------------------------------------------
 
 
+@_yields(("phase1", "round1", "static_analysis"))
 def _plan_static_analysis(session: DeployCheckSession) -> Iterator[Check]:
     from pytest_deploycheck.phase1.static_analysis import parse_commands
 
@@ -38,6 +53,7 @@ def _plan_static_analysis(session: DeployCheckSession) -> Iterator[Check]:
         yield Check("static_analysis", "phase1", run, command.name, "round1")
 
 
+@_yields(("phase1", "round1", "env"))
 def _plan_env(session: DeployCheckSession) -> Iterator[Check]:
     if not session.section("env"):
         return
@@ -51,6 +67,7 @@ def _plan_env(session: DeployCheckSession) -> Iterator[Check]:
     yield Check("env", "phase1", run, None, "round1")
 
 
+@_yields(("phase1", "round1", "bundle"))
 def _plan_bundle(session: DeployCheckSession) -> Iterator[Check]:
     if not session.section("bundle"):
         return
@@ -68,6 +85,7 @@ def _plan_bundle(session: DeployCheckSession) -> Iterator[Check]:
 # -- phase1 round 2: the spec --------------------------------------------------------------
 
 
+@_yields(("phase1", "round2", "openapi"))
 def _plan_openapi(session: DeployCheckSession) -> Iterator[Check]:
     def validity(s: DeployCheckSession) -> Outcome:
         from pytest_deploycheck.phase1.lint import validate_document
@@ -83,6 +101,7 @@ def _plan_openapi(session: DeployCheckSession) -> Iterator[Check]:
     yield Check("openapi", "phase1", lint, "lint", "round2")
 
 
+@_yields(("phase1", "round2", "breaking"))
 def _plan_breaking(session: DeployCheckSession) -> Iterator[Check]:
     if not session.section("breaking"):
         return
@@ -95,6 +114,7 @@ def _plan_breaking(session: DeployCheckSession) -> Iterator[Check]:
     yield Check("breaking", "phase1", run, None, "round2")
 
 
+@_yields(("phase1", "round2", "migrations"), ("phase1", "round2", "database"))
 def _plan_migrations(session: DeployCheckSession) -> Iterator[Check]:
     if "migrations" not in session.config.raw:
         return
@@ -115,6 +135,7 @@ def _plan_migrations(session: DeployCheckSession) -> Iterator[Check]:
         yield Check("database", "phase1", database, None, "round2")
 
 
+@_yields(("phase1", "round2", "models"))
 def _plan_models(session: DeployCheckSession) -> Iterator[Check]:
     from pytest_deploycheck.phase1.models import model_sources
 
@@ -205,6 +226,12 @@ def _selected_operations(session: DeployCheckSession, section: str) -> list[str]
     return [label for label in labels if label not in exclude]
 
 
+@_yields(
+    ("phase1", "round3", "health"),
+    ("phase1", "round3", "availability"),
+    ("phase2", None, "health"),
+    ("phase2", None, "availability"),
+)
 def _plan_live_basics(session: DeployCheckSession) -> Iterator[Check]:
     health_enabled = session.section("health").get("enabled", True)
     availability_enabled = session.section("availability").get("enabled", True)
@@ -224,6 +251,7 @@ def _enabled(session: DeployCheckSession, section: str) -> bool:
     return bool(session.section(section).get("enabled", True))
 
 
+@_yields(("phase2", None, "drift"), ("phase2", None, "tls"))
 def _plan_drift_and_tls(session: DeployCheckSession) -> Iterator[Check]:
     def drift(s: DeployCheckSession) -> Outcome:
         from pytest_deploycheck.live.drift import check_drift
@@ -273,6 +301,12 @@ def _from_contract(result: Any) -> Outcome:
     return Outcome(result.findings, [], details)
 
 
+@_yields(
+    ("phase1", "round3", "contract"),
+    ("phase3", None, "contract"),
+    ("phase3", None, "negative"),
+    ("phase3", None, "stateful"),
+)
 def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
     if not _enabled(session, "contract"):
         return
@@ -306,6 +340,7 @@ def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
         yield Check("stateful", "phase3", stateful)
 
 
+@_yields(("phase3", None, "smoke"))
 def _plan_smoke(session: DeployCheckSession) -> Iterator[Check]:
     section = session.section("smoke")
     if not section.get("flows") or not _enabled(session, "smoke"):
@@ -327,6 +362,7 @@ def _plan_smoke(session: DeployCheckSession) -> Iterator[Check]:
         yield Check("smoke", "phase3", run, str(flow.get("name") or f"flow {index + 1}"))
 
 
+@_yields(("phase3", None, "performance"))
 def _plan_performance(session: DeployCheckSession) -> Iterator[Check]:
     if not _enabled(session, "performance"):
         return
@@ -371,11 +407,21 @@ PLANNERS: list[Planner] = [
 ]
 
 
-def plan_checks(session: DeployCheckSession) -> list[Check]:
-    """Every check the config asks for, in phase and round order."""
+def plan_checks(
+    session: DeployCheckSession, wanted: Callable[[Kind], bool] | None = None
+) -> list[Check]:
+    """Every check the config asks for, in phase and round order; only those of the kinds
+    ``wanted`` accepts when it is given (the planners of other kinds do not run)."""
     planned: list[Check] = []
     for planner in PLANNERS:
-        planned.extend(planner(session))
+        kinds = KINDS[planner]
+        if wanted is not None and not any(wanted(kind) for kind in kinds):
+            continue
+        for check in planner(session):
+            if check.kind not in kinds:
+                raise AssertionError(f"{planner.__name__} yielded {check.kind}, not declared")
+            if wanted is None or wanted(check.kind):
+                planned.append(check)
     order = {phase: index for index, phase in enumerate(PHASES)}
     rounds = {name: index for index, name in enumerate(ROUNDS)}
     planned.sort(key=lambda c: (order[c.phase], rounds.get(c.round or "", 0)))

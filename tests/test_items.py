@@ -211,3 +211,35 @@ def test_selection_unit() -> None:
     assert Selection("", "slo", markers=["slow"]).selects(lint)
     assert not Selection("", "slo").selects(lint)
     assert not Selection("", "").active
+
+
+def test_a_static_check_runs_with_the_collector_held() -> None:
+    """Paused while it runs; after, its garbage collected and what it built frozen."""
+    import gc
+    import weakref
+
+    from pytest_deploycheck.items import _collector_held
+
+    class Node:
+        me: Any = None
+
+    frozen = gc.get_freeze_count()
+    with _collector_held():
+        assert not gc.isenabled()
+        garbage = Node()
+        garbage.me = garbage
+        dead = weakref.ref(garbage)
+        del garbage
+        kept = [Node() for _ in range(100)]
+    try:
+        assert gc.isenabled()
+        assert dead() is None
+        assert gc.get_freeze_count() >= frozen + len(kept)
+        # a collector the user turned off stays off, and nothing is frozen for it
+        gc.disable()
+        with _collector_held():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

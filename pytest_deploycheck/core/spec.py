@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import json
 import os
 import re
@@ -46,8 +47,10 @@ if TYPE_CHECKING:
 else:  # the C parser when PyYAML was built with libyaml: several times faster
     _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# A $ref whose value does not start with '#': only then is a bundling walk needed.
-_EXTERNAL_REF = re.compile(r"""\$ref["']?\s*+:\s*+(?!["']?#)""")
+# A $ref whose value does not start with '#': only then is a bundling walk needed. A key that
+# ends in "$ref" and holds a mapping or a list is no reference (OData paths such as
+# "/users/{id}/manager/$ref"): matching those would walk a whole large document for nothing.
+_EXTERNAL_REF = re.compile(r"""\$ref["']?\s*+:\s*+(?!["']?#|[{\[])""")
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 _WS_CHARS = frozenset(" \t\n\r")
 # UTF-8, without the byte order mark that some editors and .NET tools write first: JSON parsers
@@ -176,13 +179,19 @@ class _Source:
     path: Path
     display: str
     is_json: bool
-    text: str | None = field(default=None, repr=False)  # kept from loading, for line numbers
+    # YAML text is kept from loading, for line numbers. JSON is read again when a line is
+    # asked for, one byte a character: a large document (Microsoft Graph's, 47 MB) holds
+    # non-ASCII text, which Python would keep at two bytes a character for the whole run.
+    text: str | None = field(default=None, repr=False)
     lines: _LineIndex | None = None
 
     def lines_of(self, paths: list[list[str]]) -> list[int]:
         if self.lines is None:
-            text = self.text if self.text is not None else self.path.read_text(encoding=_ENCODING)
-            self.lines = _JsonLines(text) if self.is_json else _YamlLines(text)
+            if self.is_json:
+                self.lines = _JsonLines.of_file(self.path)
+            else:
+                text = self.text if self.text is not None else self.path.read_text(_ENCODING)
+                self.lines = _YamlLines(text)
             self.text = None
         return self.lines.lines_of(paths)
 
@@ -212,6 +221,21 @@ def _read_text(path: Path, display: str, referrer: Callable[[], str] | None) -> 
         raise SpecError(f"spec file {display!r}: a path cannot hold a NUL character") from None
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Parsing makes millions of objects and never a reference cycle: the cyclic garbage
+    collector, run again and again as they pile up, would walk the growing document for
+    nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_collector_paused()
 def _parse(text: str, display: str, suffix: str) -> tuple[Any, bool, list[tuple[int, str]]]:
     """Parse JSON or YAML text; return (data, was JSON, duplicate YAML keys as (line, key))."""
     try:
@@ -318,6 +342,11 @@ class _YamlLines(_LineIndex):
 _Trie = dict[str, "_Trie"]
 
 
+def _as_latin1(token: str) -> str:
+    """``token`` as it reads in UTF-8 text decoded as Latin-1."""
+    return token if token.isascii() else token.encode("utf-8", "replace").decode("latin-1")
+
+
 def _trie(paths: Iterable[list[str]]) -> _Trie:
     root: _Trie = {}
     for tokens in paths:
@@ -336,13 +365,26 @@ class _JsonLines(_LineIndex):
     (member offsets, where each value ends) is kept for the next question.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, utf8_as_latin1: bool = False) -> None:
         self.text = text
+        # the text is UTF-8 read as Latin-1: keys are matched in that spelling too
+        self._utf8_as_latin1 = utf8_as_latin1
         # Only the end of a skipped value matters: len() as the object hook spares building
         # dicts, which nearly halves the cost of skipping.
         self._decoder = json.JSONDecoder(object_pairs_hook=len)
         self._children: dict[int, dict[str, tuple[int, int]]] = {}
         self._ends: dict[int, int] = {}
+
+    @classmethod
+    def of_file(cls, path: Path) -> _JsonLines:
+        """The index of the JSON file at ``path``, read one byte a character (Latin-1).
+
+        JSON's structure is ASCII and UTF-8 never uses ASCII bytes inside a multi-byte
+        character, so offsets, newlines and the scan are the same as on the decoded text,
+        at half the memory when the text is not all ASCII.
+        """
+        text = path.read_text(encoding="latin-1")
+        return cls(text[3:] if text.startswith("\xef\xbb\xbf") else text, utf8_as_latin1=True)
 
     def _skip_ws(self, pos: int) -> int:
         if self.text[pos : pos + 1] not in _WS_CHARS:  # most calls: no whitespace here
@@ -389,6 +431,8 @@ class _JsonLines(_LineIndex):
         return i + 1
 
     def lines_of(self, paths: list[list[str]]) -> list[int]:
+        if self._utf8_as_latin1:
+            paths = [[_as_latin1(token) for token in tokens] for tokens in paths]
         root = self._skip_ws(0)
         with contextlib.suppress(ValueError, IndexError):  # not JSON after all: use what we have
             self._end_of(root, _trie(paths))
@@ -600,7 +644,8 @@ class _Bundler:
         self, path: Path, text: str, is_json: bool, duplicates: list[tuple[int, str]]
     ) -> None:
         display = self.display(path) if path != self.root else str(self.spec.source)
-        self.spec._sources[path] = _Source(path, display, is_json, text)
+        kept = None if is_json else text  # JSON is read again when a line is asked for
+        self.spec._sources[path] = _Source(path, display, is_json, kept)
         self.spec._duplicates.extend((f"{display}:{line}", key) for line, key in duplicates)
 
     def document(self, path: Path, referrer: Callable[[], str]) -> Any:

@@ -16,7 +16,10 @@ from pytest_deploycheck.core.findings import Finding, Severity
 if TYPE_CHECKING:
     from .session import DeployCheckSession
 
-__all__ = ["Check", "Outcome", "Sample", "skip_when_nothing_checked"]
+__all__ = ["Check", "Kind", "Outcome", "Sample", "skip_when_nothing_checked"]
+
+# what the markers of a check's item are made of: (phase, round or None, family)
+Kind = tuple[str, str | None, str]
 
 
 def skip_when_nothing_checked(findings: list[Finding], rule: str) -> list[Finding]:
@@ -46,7 +49,7 @@ class Outcome:
     details: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """One check: a family, an optional parameter (an operation, a table...), and its runner."""
 
@@ -55,6 +58,10 @@ class Check:
     run: Callable[[DeployCheckSession], Outcome]
     param: str | None = None
     round: str | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return (self.phase, self.round, self.family)
 
     @property
     def name(self) -> str:

@@ -9,6 +9,7 @@ their own order. The sort is stable, so checks of one rank keep the order they c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -36,9 +37,9 @@ def _operation_effect(spec: Spec, label: str) -> Effect:
     return Effect.READ if method in ("get", "head", "options") else Effect.WRITE
 
 
-def _rank(check: Check, spec: Spec, deletes: bool) -> int:
+def _rank(check: Check, spec: Callable[[], Spec], deletes: Callable[[], bool]) -> int:
     if check.family in _PER_OPERATION and check.param:
-        effect = _operation_effect(spec, check.param)
+        effect = _operation_effect(spec(), check.param)
         if check.family == "negative" and effect is Effect.WRITE:
             # invalid input must be rejected before valid writes change the data it names
             return Effect.READ
@@ -47,27 +48,37 @@ def _rank(check: Check, spec: Spec, deletes: bool) -> int:
         return Effect.WRITE
     if check.family == "stateful":
         # its sequences follow the links, to the deleting operations too
-        return Effect.DELETE if deletes else Effect.WRITE
+        return Effect.DELETE if deletes() else Effect.WRITE
     return _FIRST  # health, drift, TLS and every static check
 
 
-def order_key(spec: Spec) -> Callable[[Check], tuple[int, int, int]]:
-    """The sort key of a check: its phase, its round, then what it does to the data."""
+def order_key(spec: Spec | Callable[[], Spec]) -> Callable[[Check], tuple[int, int, int]]:
+    """The sort key of a check: its phase, its round, then what it does to the data.
+
+    ``spec`` may be a function that loads it: then only checks of operations load it, so
+    ordering the static checks of a huge spec does not read the spec.
+    """
     phases = {name: index for index, name in enumerate(PHASES)}
     rounds = {name: index for index, name in enumerate(ROUNDS)}
-    deletes = any(effect_of(operation) is Effect.DELETE for operation in spec.operations)
+    load = functools.cache(spec if callable(spec) else lambda: spec)
+
+    @functools.cache
+    def deletes() -> bool:
+        return any(effect_of(operation) is Effect.DELETE for operation in load().operations)
 
     def key(check: Check) -> tuple[int, int, int]:
         return (
             phases.get(check.phase, len(phases)),
             rounds.get(check.round or "", 0),
-            _rank(check, spec, deletes),
+            _rank(check, load, deletes),
         )
 
     return key
 
 
-def gate_order(items: Sequence[T], check_of: Callable[[T], Check | None], spec: Spec) -> list[T]:
+def gate_order(
+    items: Sequence[T], check_of: Callable[[T], Check | None], spec: Spec | Callable[[], Spec]
+) -> list[T]:
     """``items`` with the ones that are checks put in gate order, in the places the checks
     held; anything else (a project's own tests) keeps its place."""
     key = order_key(spec)

@@ -2,8 +2,10 @@
 
 ``plan_checks`` decides, for every family, which checks exist (one per operation, table,
 model, command, flow...), in which phase and round they run, and what function runs them.
-Each planner takes the session and yields ``Check``s. Runners import their check module
-lazily, so collecting a phase pays only for what it runs.
+Each planner takes the session and yields ``Check``s of the kinds it declares with
+``@_yields``, so a caller that wants only some kinds (pytest's ``-m``) skips the planners of
+the others. Runners import their check module lazily, so collecting a phase pays only for
+what it runs.
 """
 
 from __future__ import annotations
@@ -11,22 +13,35 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pytest_deploycheck.core.config import operation_problems
+from pytest_deploycheck.core.config import named_operations, operation_problems
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.findings import failures
 
-from .checks import Check, Outcome, Sample, skip_when_nothing_checked
+from .checks import Check, Kind, Outcome, Sample, skip_when_nothing_checked
 from .ordering import order_key
 from .session import DeployCheckSession
 
-__all__ = ["PLANNERS", "plan_checks"]
+__all__ = ["PLANNERS", "Kind", "plan_checks"]
 
 Planner = Callable[[DeployCheckSession], Iterator[Check]]
+# the kinds of check each planner may yield: (phase, round, family)
+KINDS: dict[Planner, tuple[Kind, ...]] = {}
+
+
+def _yields(*kinds: Kind) -> Callable[[Planner], Planner]:
+    """Declare the kinds of check a planner yields (``plan_checks`` holds it to them)."""
+
+    def declare(planner: Planner) -> Planner:
+        KINDS[planner] = kinds
+        return planner
+
+    return declare
 
 
 # -- phase1 round 1: code quality ---------------------------------------------------------
 
 
+@_yields(("phase1", "round1", "static_analysis"))
 def _plan_static_analysis(session: DeployCheckSession) -> Iterator[Check]:
     from pytest_deploycheck.phase1.static_analysis import parse_commands
 
@@ -40,6 +55,7 @@ def _plan_static_analysis(session: DeployCheckSession) -> Iterator[Check]:
         yield Check("static_analysis", "phase1", run, command.name, "round1")
 
 
+@_yields(("phase1", "round1", "env"))
 def _plan_env(session: DeployCheckSession) -> Iterator[Check]:
     if not session.section("env"):
         return
@@ -60,6 +76,7 @@ def _prepared(session: DeployCheckSession, family: str) -> None:
     parse_prepare(family, session.section(family))
 
 
+@_yields(("phase1", "round1", "bundle"))
 def _plan_bundle(session: DeployCheckSession) -> Iterator[Check]:
     if not session.section("bundle"):
         return
@@ -81,6 +98,7 @@ def _plan_bundle(session: DeployCheckSession) -> Iterator[Check]:
 # -- phase1 round 2: the spec --------------------------------------------------------------
 
 
+@_yields(("phase1", "round2", "openapi"))
 def _plan_openapi(session: DeployCheckSession) -> Iterator[Check]:
     def validity(s: DeployCheckSession) -> Outcome:
         from pytest_deploycheck.phase1.lint import validate_document
@@ -96,6 +114,7 @@ def _plan_openapi(session: DeployCheckSession) -> Iterator[Check]:
     yield Check("openapi", "phase1", lint, "lint", "round2")
 
 
+@_yields(("phase1", "round2", "breaking"))
 def _plan_breaking(session: DeployCheckSession) -> Iterator[Check]:
     if not session.section("breaking"):
         return
@@ -108,6 +127,7 @@ def _plan_breaking(session: DeployCheckSession) -> Iterator[Check]:
     yield Check("breaking", "phase1", run, None, "round2")
 
 
+@_yields(("phase1", "round2", "migrations"), ("phase1", "round2", "database"))
 def _plan_migrations(session: DeployCheckSession) -> Iterator[Check]:
     if "migrations" not in session.config.raw:
         return
@@ -132,6 +152,7 @@ def _plan_migrations(session: DeployCheckSession) -> Iterator[Check]:
         yield Check("database", "phase1", database, None, "round2")
 
 
+@_yields(("phase1", "round2", "models"))
 def _plan_models(session: DeployCheckSession) -> Iterator[Check]:
     from pytest_deploycheck.phase1.models import model_sources
 
@@ -227,6 +248,12 @@ def _selected_operations(session: DeployCheckSession, section: str) -> list[str]
     return [label for label in labels if label not in exclude]
 
 
+@_yields(
+    ("phase1", "round3", "health"),
+    ("phase1", "round3", "availability"),
+    ("phase2", None, "health"),
+    ("phase2", None, "availability"),
+)
 def _plan_live_basics(session: DeployCheckSession) -> Iterator[Check]:
     health_enabled = session.section("health").get("enabled", True)
     availability_enabled = session.section("availability").get("enabled", True)
@@ -246,6 +273,7 @@ def _enabled(session: DeployCheckSession, section: str) -> bool:
     return bool(session.section(section).get("enabled", True))
 
 
+@_yields(("phase2", None, "drift"), ("phase2", None, "tls"))
 def _plan_drift_and_tls(session: DeployCheckSession) -> Iterator[Check]:
     def drift(s: DeployCheckSession) -> Outcome:
         from pytest_deploycheck.live.drift import check_drift
@@ -309,6 +337,12 @@ def _from_contract(result: Any) -> Outcome:
     return Outcome(result.findings, [], details)
 
 
+@_yields(
+    ("phase1", "round3", "contract"),
+    ("phase3", None, "contract"),
+    ("phase3", None, "negative"),
+    ("phase3", None, "stateful"),
+)
 def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
     if not _enabled(session, "contract"):
         return
@@ -359,6 +393,7 @@ def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
         yield Check("stateful", "phase3", stateful)
 
 
+@_yields(("phase3", None, "smoke"))
 def _plan_smoke(session: DeployCheckSession) -> Iterator[Check]:
     section = session.section("smoke")
     if not section.get("flows") or not _enabled(session, "smoke"):
@@ -380,6 +415,7 @@ def _plan_smoke(session: DeployCheckSession) -> Iterator[Check]:
         yield Check("smoke", "phase3", run, str(flow.get("name") or f"flow {index + 1}"))
 
 
+@_yields(("phase3", None, "performance"))
 def _plan_performance(session: DeployCheckSession) -> Iterator[Check]:
     if not _enabled(session, "performance"):
         return
@@ -426,23 +462,36 @@ PLANNERS: list[Planner] = [
 ]
 
 
-def plan_checks(session: DeployCheckSession) -> list[Check]:
-    """Every check the config asks for, in gate order (``ordering``).
+def plan_checks(
+    session: DeployCheckSession, wanted: Callable[[Kind], bool] | None = None
+) -> list[Check]:
+    """Every check the config asks for, in gate order (``ordering``); only those of the kinds
+    ``wanted`` accepts when it is given (the planners of other kinds do not run).
 
     Raises ConfigError when a setting names an operation the spec lacks (any setting, also
     those only ``collect`` or ``monitor`` read), listing every one.
     """
     config = session.config
-    labels = {operation.label for operation in session.spec.operations}
-    problems = operation_problems(config.raw, labels)
-    if problems:
-        raise ConfigError([str(problem) for problem in problems], source=str(config.path))
+    if named_operations(config.raw):
+        # only then is the spec loaded here: -m "phase1 and openapi" on a spec of 20,000
+        # operations need not read it before its two items run
+        labels = {operation.label for operation in session.spec.operations}
+        problems = operation_problems(config.raw, labels)
+        if problems:
+            raise ConfigError([str(problem) for problem in problems], source=str(config.path))
     planned: list[Check] = []
     for planner in PLANNERS:
-        planned.extend(planner(session))
+        kinds = KINDS[planner]
+        if wanted is not None and not any(wanted(kind) for kind in kinds):
+            continue
+        for check in planner(session):
+            if check.kind not in kinds:
+                raise AssertionError(f"{planner.__name__} yielded {check.kind}, not declared")
+            if wanted is None or wanted(check.kind):
+                planned.append(check)
     if planned:
         # reads first, deletes last within each phase and round (see ordering)
-        planned.sort(key=order_key(session.spec))
+        planned.sort(key=order_key(lambda: session.spec))
     return unique(iter(planned))
 
 

@@ -8,6 +8,7 @@ started at most once and the availability sweep is shared by its items.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 from collections.abc import Collection, Iterable, Mapping
@@ -16,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from pytest_deploycheck.core.config import Config, LocalTarget, load_config
 from pytest_deploycheck.core.effects import Effect, effect_of
 from pytest_deploycheck.core.errors import CheckSkipped, HistoryError, TargetError
@@ -25,13 +24,16 @@ from pytest_deploycheck.core.findings import Finding, failures
 from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import Operation, Spec, load_spec
 from pytest_deploycheck.core.units import parse_duration
-from pytest_deploycheck.core.wire import environment_proxy, timed_transport
-from pytest_deploycheck.live.availability import ProbeResult, shard_count, sweep
-from pytest_deploycheck.live.disposable import Disposable, ExampleKeeper
-from pytest_deploycheck.live.probes import ProbeRequest, build_probe
-from pytest_deploycheck.live.target import LocalService
 
 if TYPE_CHECKING:
+    # imported where used: collecting the items of a big spec needs none of the network
+    # code, and every pytest run would pay for it (httpx alone is a tenth of a second)
+    import httpx
+
+    from pytest_deploycheck.live.availability import ProbeResult
+    from pytest_deploycheck.live.disposable import Disposable, ExampleKeeper
+    from pytest_deploycheck.live.probes import ProbeRequest
+    from pytest_deploycheck.live.target import LocalService
     from pytest_deploycheck.score.history import Deployment, HistoryStore
 
 __all__ = ["DeployCheckSession", "shortest_path"]
@@ -84,6 +86,9 @@ class DeployCheckSession:
         """The OpenAPI document named by the config; raises SpecError."""
         if self._spec is None:
             self._spec = load_spec(shortest_path(self.config.spec_path))
+            # the document lives as long as the run: moved out of the cyclic collector's
+            # way, it is not walked again at every full collection (seconds on a large spec)
+            gc.freeze()
         return self._spec
 
     @property
@@ -219,6 +224,8 @@ class DeployCheckSession:
                     "no target: pass --deploycheck-base-url URL (or set DEPLOYCHECK_BASE_URL), "
                     "or set target.local.command in the config to start the service locally"
                 )
+            from pytest_deploycheck.live.target import LocalService
+
             service = LocalService(
                 command=local.command,
                 cwd=local.cwd,
@@ -238,6 +245,10 @@ class DeployCheckSession:
     def target_refusal(self, base_url: str) -> str | None:
         """Why nothing at ``base_url`` accepts connections any more, or None when something
         does (or a proxy stands between: only the proxy could tell)."""
+        import httpx
+
+        from pytest_deploycheck.core.wire import environment_proxy
+
         url = httpx.URL(base_url)
         if environment_proxy(url) is not None:
             return None
@@ -264,6 +275,8 @@ class DeployCheckSession:
 
     def client(self, base_url: str | None = None) -> httpx.Client:
         """A client bound to the target, with the configured headers and timeout."""
+        import httpx
+
         return httpx.Client(
             base_url=base_url or self.base_url(),
             headers=dict(self.config.headers),
@@ -272,6 +285,10 @@ class DeployCheckSession:
         )
 
     def async_client(self, base_url: str | None = None, **limits: int) -> httpx.AsyncClient:
+        import httpx
+
+        from pytest_deploycheck.core.wire import timed_transport
+
         pool = httpx.Limits(
             max_connections=limits.get("max_connections", 100),
             max_keepalive_connections=limits.get("max_keepalive", 20),
@@ -287,6 +304,8 @@ class DeployCheckSession:
     # -- availability ----------------------------------------------------------------------
 
     def probe_request(self, operation: Operation, spec: Spec | None = None) -> ProbeRequest:
+        from pytest_deploycheck.live.probes import build_probe
+
         overrides = self.section("availability").get("parameters") or {}
         return build_probe(spec or self.spec, operation, overrides)
 
@@ -294,6 +313,8 @@ class DeployCheckSession:
     def examples(self) -> ExampleKeeper:
         """What keeps the spec's example resources there (see ``live.disposable``)."""
         if self._examples is None:
+            from pytest_deploycheck.live.disposable import ExampleKeeper
+
             fixed = frozenset(self.section("availability").get("parameters") or {})
             self._examples = ExampleKeeper(
                 self.spec, lambda spec, op: self.probe_request(op, spec), fixed
@@ -315,6 +336,8 @@ class DeployCheckSession:
                 # it resets data, or has nothing to create what it deletes
                 self.examples.may_have_deleted(base_url)
             return None
+        from pytest_deploycheck.live.disposable import Disposable
+
         with self.client(base_url) as client:
             own = self.examples.own_resource(client, label)
         if not isinstance(own, Disposable):
@@ -340,6 +363,9 @@ class DeployCheckSession:
         return self._availability[base_url, label]
 
     def _probe(self, label: str, base_url: str, spec: Spec) -> ProbeRequest:
+        from pytest_deploycheck.live.disposable import Disposable
+        from pytest_deploycheck.live.probes import build_probe
+
         operation = next(op for op in spec.operations if op.label == label)
         own = self.own_resource(label, base_url)
         if not isinstance(own, Disposable):
@@ -357,6 +383,10 @@ class DeployCheckSession:
         section = self.section("availability")
         timeout = parse_duration(section.get("timeout", self.timeout))
         concurrency = int(section.get("concurrency", 50))
+        import httpx
+
+        from pytest_deploycheck.live.availability import shard_count, sweep
+
         shards = shard_count(concurrency)
         per_client = -(-concurrency // shards)
 

@@ -16,9 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.findings import Finding, failures
@@ -26,9 +24,13 @@ from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import Operation, Spec
 from pytest_deploycheck.core.stats import percentile
 from pytest_deploycheck.core.units import format_duration, parse_duration
-from pytest_deploycheck.core.wire import WireTimer, timed_transport
 
 from .probes import ProbeRequest, build_probe
+
+if TYPE_CHECKING:
+    # imported where requests are sent: planning the items (performance_operations) runs
+    # at every pytest start and needs no network code
+    import httpx
 
 __all__ = [
     "PERCENTILES",
@@ -217,6 +219,10 @@ async def _one(
     clock: Callable[[], float],
     documented: Callable[[int], bool],
 ) -> None:
+    import httpx
+
+    from pytest_deploycheck.core.wire import WireTimer
+
     timer = WireTimer(clock)
     request = timer.attach(make_request())
     started = clock()
@@ -295,6 +301,10 @@ def run_performance(
         raise ConfigError([f"performance: {label!r} is not an operation of {spec.name}"])
     settings = performance_settings(section, label)
     probe = (build_request or (lambda op: build_probe(spec, op)))(operation)
+
+    import httpx
+
+    from pytest_deploycheck.core.wire import timed_transport
 
     async def go() -> Measurement:
         limits = httpx.Limits(max_connections=settings.concurrency)

@@ -361,6 +361,56 @@ def test_locate_json() -> None:
     assert spec.locate("#/components/schemas/Time/required/0") == f"{name}:62"
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_locate_json_with_non_ascii_text_keeps_no_text_in_memory(
+    tmp_path: Path, newline: str
+) -> None:
+    """Large JSON documents are not kept as text; lines are found in the file read again,
+    one byte a character, with keys and values outside ASCII on the way."""
+    lines = [
+        "{",
+        '  "openapi": "3.1.0",',
+        '  "info": {"title": "Café ☕ 日本", "version": "1"},',
+        '  "paths": {',
+        '    "/réservations/{id}": {',
+        '      "get": {"summary": "Réserver: ünïcödé 🎉", "responses": {',
+        '        "200": {"description": "ok é"}}}},',
+        '    "/ascii": {"get": {"responses": {"200": {"description": "plain"}}}}',
+        "  }",
+        "}",
+    ]
+    path = tmp_path / "api.json"
+    path.write_bytes(BOM + newline.join(lines).encode("utf-8"))
+    spec = load_spec(path)
+    assert all(source.text is None for source in spec._sources.values())
+    assert spec.document["info"]["title"] == "Café ☕ 日本"
+    assert spec.locate("#/paths/~1réservations~1{id}/get/responses/200") == f"{path}:7"
+    assert spec.locate("#/paths/~1réservations~1{id}") == f"{path}:5"
+    assert spec.locate("#/paths/~1ascii/get") == f"{path}:8"
+    assert spec.locate("#/paths/~1réservations~1{id}/nothing") == f"{path}:5"
+
+
+def test_a_key_ending_in_ref_is_no_reference_to_another_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OData paths such as ``/users/{id}/manager/$ref`` hold a mapping: no bundling walk."""
+    from pytest_deploycheck.core import spec as spec_module
+
+    def no_walk(*args: object) -> None:
+        raise AssertionError("the document has no reference to another file")
+
+    monkeypatch.setattr(spec_module._Bundler, "bundle", no_walk)
+    document = {
+        "openapi": "3.0.1",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"/users/{id}/manager/$ref": {"delete": {"responses": {"204": {}}}}},
+    }
+    path = write(tmp_path, "api.json", json.dumps(document, indent=1))
+    assert [op.label for op in load_spec(path).operations] == ["DELETE /users/{id}/manager/$ref"]
+    flow = write(tmp_path, "api.yaml", "openapi: 3.0.1\npaths: {/a/$ref: {get: {}}}\n")
+    assert [op.label for op in load_spec(flow).operations] == ["GET /a/$ref"]
+
+
 def test_a_valid_document_never_builds_a_line_index() -> None:
     spec = load_spec(FIXTURES / "valid-3.1.json")
     assert validate_document(spec) == []

@@ -15,7 +15,7 @@ from __future__ import annotations
 from .interpolation import Interpolation, Substitution, escape_literal, interpolate
 from .loading import CONFIG_FILENAME, HISTORY_SECTIONS, config_from_text, find_config, load_config
 from .model import Config, LocalTarget, substitute
-from .operations import OPERATION_SETTINGS, operation_problems
+from .operations import OPERATION_SETTINGS, named_operations, operation_problems
 from .problems import Problem, format_path
 from .schema import SCHEMA_FILENAME, SCHEMA_ID, SECTIONS, schema_document, schema_registry
 from .validation import validate
@@ -38,6 +38,7 @@ __all__ = [
     "format_path",
     "interpolate",
     "load_config",
+    "named_operations",
     "operation_problems",
     "schema_document",
     "schema_registry",

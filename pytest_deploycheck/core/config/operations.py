@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from .problems import KeyPath, Problem
 
-__all__ = ["HEALTH_PROBE", "OPERATION_SETTINGS", "operation_problems"]
+__all__ = ["HEALTH_PROBE", "OPERATION_SETTINGS", "named_operations", "operation_problems"]
 
 # monitor.probes takes this word besides operation labels
 HEALTH_PROBE = "health"
@@ -48,6 +48,11 @@ def operation_problems(config: Mapping[str, Any], labels: Collection[str]) -> li
             Problem(path, f"{label!r} is not an operation of the spec{_hint(label, labels)}")
         )
     return problems
+
+
+def named_operations(config: Mapping[str, Any]) -> list[tuple[KeyPath, str]]:
+    """Every setting of ``config`` that names an operation: its key path and the label."""
+    return list(_named_operations(config))
 
 
 def _named_operations(config: Mapping[str, Any]) -> Iterator[tuple[KeyPath, str]]:

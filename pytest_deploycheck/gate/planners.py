@@ -260,6 +260,7 @@ def _contract(label: str, mode: str, local: bool) -> Callable[[DeployCheckSessio
             headers=session.config.headers,
             timeout=session.timeout,
             verify=session.config.verify_tls,
+            bounds=session.bounds,
         )
         return _from_contract(result)
 
@@ -300,6 +301,7 @@ def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
                 headers=s.config.headers,
                 timeout=s.timeout,
                 verify=s.config.verify_tls,
+                bounds=s.bounds,
             )
             return _from_contract(result)
 
@@ -346,6 +348,7 @@ def _plan_performance(session: DeployCheckSession) -> Iterator[Check]:
                 headers=s.config.headers,
                 timeout=s.timeout,
                 verify=s.config.verify_tls,
+                bounds=s.bounds,
             )
             # failed requests count too: a run whose every request failed is scored, not lost
             samples = [Sample(label, ok, ms) for ok, ms in result.samples]

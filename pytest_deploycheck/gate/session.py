@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from pytest_deploycheck.core.bounds import Bounds, bounded_async_client, bounded_client
 from pytest_deploycheck.core.config import Config, LocalTarget, load_config
 from pytest_deploycheck.core.errors import HistoryError, TargetError
 from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import Operation, Spec, load_spec
 from pytest_deploycheck.core.units import parse_duration
-from pytest_deploycheck.core.wire import environment_proxy, timed_transport
+from pytest_deploycheck.core.wire import environment_proxy
 from pytest_deploycheck.live.availability import ProbeResult, shard_count, sweep
 from pytest_deploycheck.live.probes import ProbeRequest, build_probe
 from pytest_deploycheck.live.target import LocalService
@@ -215,26 +216,34 @@ class DeployCheckSession:
     def timeout(self) -> float:
         return self.config.timeout
 
+    @property
+    def bounds(self) -> Bounds:
+        """What one request may take: ``target.timeout``, ``max_body``, ``max_redirects``."""
+        return self.config.bounds
+
     def client(self, base_url: str | None = None) -> httpx.Client:
-        """A client bound to the target, with the configured headers and timeout."""
-        return httpx.Client(
-            base_url=base_url or self.base_url(),
-            headers=dict(self.config.headers),
-            timeout=self.timeout,
+        """A client bound to the target, with the configured headers, every request within
+        the target's bounds."""
+        return bounded_client(
+            base_url or self.base_url(),
+            self.bounds,
+            headers=self.config.headers,
             verify=self.config.verify_tls,
         )
 
-    def async_client(self, base_url: str | None = None, **limits: int) -> httpx.AsyncClient:
+    def async_client(
+        self, base_url: str | None = None, *, bounds: Bounds | None = None, **limits: int
+    ) -> httpx.AsyncClient:
         pool = httpx.Limits(
             max_connections=limits.get("max_connections", 100),
             max_keepalive_connections=limits.get("max_keepalive", 20),
         )
-        url = base_url or self.base_url()
-        return httpx.AsyncClient(
-            base_url=url,
-            headers=dict(self.config.headers),
-            timeout=self.timeout,
-            transport=timed_transport(url, verify=self.config.verify_tls, limits=pool),
+        return bounded_async_client(
+            base_url or self.base_url(),
+            bounds or self.bounds,
+            headers=self.config.headers,
+            verify=self.config.verify_tls,
+            limits=pool,
         )
 
     # -- availability ----------------------------------------------------------------------
@@ -263,14 +272,18 @@ class DeployCheckSession:
         shards = shard_count(concurrency)
         per_client = -(-concurrency // shards)
 
+        bounds = self.bounds.with_timeout(timeout)
+
         async def run() -> dict[str, ProbeResult]:
             async with AsyncExitStack() as stack:
                 clients = []
                 for _ in range(shards):
                     client = self.async_client(
-                        base_url, max_connections=per_client, max_keepalive=per_client
+                        base_url,
+                        bounds=bounds,
+                        max_connections=per_client,
+                        max_keepalive=per_client,
                     )
-                    client.timeout = httpx.Timeout(timeout)
                     clients.append(await stack.enter_async_context(client))
                 return await sweep(clients, requests, concurrency=concurrency, timeout=timeout)
 

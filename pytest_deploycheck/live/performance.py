@@ -20,6 +20,12 @@ from typing import Any
 
 import httpx
 
+from pytest_deploycheck.core.bounds import (
+    AnswerTooLarge,
+    AsyncBoundedTransport,
+    Bounds,
+    describe_error,
+)
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.findings import Finding, failures
 from pytest_deploycheck.core.redaction import DEFAULT_SENSITIVE_HEADERS, Redactor
@@ -28,6 +34,7 @@ from pytest_deploycheck.core.stats import percentile
 from pytest_deploycheck.core.units import format_duration, parse_duration
 from pytest_deploycheck.core.wire import WireTimer, timed_transport
 
+from .availability import documents
 from .probes import ProbeRequest, build_probe
 
 __all__ = [
@@ -74,10 +81,11 @@ RequestSample = tuple[bool, float | None]
 class Measurement:
     """The raw outcome of a measurement: per request, whether it succeeded and its latency.
 
-    A request succeeds when it gets an answer below 400. A 5xx or a transport error gives a
-    reason in ``errors``, a 4xx counts in ``client_errors`` (the request was wrong, so its
-    latency is an error answer's). The latency is None when no answer came at all (a timeout,
-    a refused connection).
+    A request succeeds when it gets a 2xx answer (or a redirect the spec documents). A 5xx or
+    a transport error gives a reason in ``errors``; a 4xx (the request was wrong, so its
+    latency is an error answer's) or an undocumented 3xx (redirects are not followed, so it
+    is not the operation's answer) counts in ``client_errors``. The latency is None when no
+    answer came at all (a timeout, a refused connection).
     """
 
     samples: list[RequestSample] = field(default_factory=list)
@@ -177,6 +185,7 @@ async def measure(
     warmup: int = 0,
     max_time: float | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    redirects: frozenset[int] = frozenset(),
 ) -> Measurement:
     """Send ``warmup`` then ``samples`` requests through ``transport``, at most
     ``concurrency`` at once.
@@ -195,7 +204,8 @@ async def measure(
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
-                await _one(transport, make_request, result if record else None, clock)
+                kept = result if record else None
+                await _one(transport, make_request, kept, clock, redirects)
 
         await asyncio.gather(*(worker() for _ in range(min(width, count))))
 
@@ -213,6 +223,7 @@ async def _one(
     make_request: Callable[[], httpx.Request],
     result: Measurement | None,
     clock: Callable[[], float],
+    redirects: frozenset[int] = frozenset(),
 ) -> None:
     timer = WireTimer(clock)
     request = timer.attach(make_request())
@@ -226,15 +237,21 @@ async def _one(
     except httpx.TimeoutException:
         error = "timeout"
         latency = None
+    except AnswerTooLarge:
+        error = "answer over target.max_body"
+        latency = None
     except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}"
+        error = describe_error(exc)
         latency = None
     else:
         latency = timer.latency_ms(started, clock())
         error = str(response.status_code) if response.status_code >= 500 else ""
     if result is None:
         return
-    client_error = not error and latency is not None and response.status_code >= 400
+    # a 4xx (the request was wrong) or a redirect (not followed) is not the operation's answer
+    status = response.status_code if latency is not None else 0
+    undocumented = 300 <= status < 400 and status not in redirects
+    client_error = not error and latency is not None and (undocumented or 400 <= status < 500)
     result.samples.append((not error and not client_error, latency))
     if client_error:
         result.client_errors[response.status_code] += 1
@@ -276,11 +293,14 @@ def run_performance(
     verify: bool | str = True,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    bounds: Bounds | None = None,
 ) -> PerformanceResult:
     """Measure ``label`` at ``base_url`` and judge its percentiles against the thresholds.
 
     ``build_request`` turns the operation into a request (the same one as availability's
-    probe by default); ``timeout`` bounds each request and ``max_time`` the whole item.
+    probe by default); ``timeout`` bounds each request, from connecting to the answer's last
+    byte, ``bounds`` the size of its answer, and ``max_time`` the whole item. Redirects are
+    not followed here: a 3xx counts against the operation.
     """
     operation = next((op for op in spec.operations if op.label == label), None)
     if operation is None:
@@ -290,7 +310,8 @@ def run_performance(
 
     async def go() -> Measurement:
         limits = httpx.Limits(max_connections=settings.concurrency)
-        chosen = transport or timed_transport(base_url, verify=verify, limits=limits, clock=clock)
+        inner = transport or timed_transport(base_url, verify=verify, limits=limits, clock=clock)
+        chosen = AsyncBoundedTransport(inner, Bounds(timeout, (bounds or Bounds()).max_body))
         # The client only builds the request (base URL, default and configured headers, the
         # timeout) and closes the transport; requests go straight to the transport.
         async with httpx.AsyncClient(
@@ -322,6 +343,7 @@ def run_performance(
                 warmup=settings.warmup,
                 max_time=settings.max_time,
                 clock=clock,
+                redirects=frozenset(s for s in range(300, 400) if documents(operation, s)),
             )
 
     measurement = asyncio.run(go())
@@ -334,12 +356,20 @@ def run_performance(
             f"failed ({summary})"
         )
         findings.append(Finding("performance-errors", message, location=label))
-    if measurement.client_errors:
-        statuses = ", ".join(
-            f"{status} x{count}" for status, count in sorted(measurement.client_errors.items())
-        )
+    redirects = {k: v for k, v in measurement.client_errors.items() if k < 400}
+    if redirects:
+        statuses = ", ".join(f"{status} x{count}" for status, count in sorted(redirects.items()))
         message = (
-            f"{label}: {measurement.client_errors.total()} of {len(measurement.outcomes)} "
+            f"{label}: {sum(redirects.values())} of {len(measurement.outcomes)} answers were "
+            f"redirects ({statuses}), which are followed only up to target.max_redirects "
+            "(none by default), so the latency is that of a redirect, not of the operation"
+        )
+        findings.append(Finding("performance-redirect", message, location=label))
+    refused = Counter({k: v for k, v in measurement.client_errors.items() if k >= 400})
+    if refused:
+        statuses = ", ".join(f"{status} x{count}" for status, count in sorted(refused.items()))
+        message = (
+            f"{label}: {refused.total()} of {len(measurement.outcomes)} "
             f"answers were client errors ({statuses}), so the latency is that of an error "
             "answer; give the request values that exist (availability.parameters, which "
             "performance shares) or leave the operation out (performance.exclude)"

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from pytest_deploycheck.core.bounds import Bounds, bounded_client, describe_error
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.spec import Operation, Spec
 from pytest_deploycheck.core.units import format_duration
@@ -60,6 +61,7 @@ class HttpProber:
         verify: bool = True,
         transport: httpx.BaseTransport | None = None,
         source: str = "deployment-config.json",
+        bounds: Bounds | None = None,
     ) -> None:
         operations = {op.label: op for op in spec.operations} if spec is not None else {}
         unknown = [p for p in probes if p != HEALTH_PROBE and p not in operations]
@@ -79,10 +81,11 @@ class HttpProber:
         self._allowed = dict(allowed or {})
         self._timeout = timeout
         width = max(1, concurrency)
-        self._client = httpx.Client(
-            base_url=base_url,
-            headers=dict(headers or {}),
-            timeout=timeout,
+        # every probe within the target's bounds, its deadline the monitor's timeout
+        self._client = bounded_client(
+            base_url,
+            (bounds or Bounds()).with_timeout(timeout),
+            headers=headers,
             verify=verify,
             transport=transport,
             limits=httpx.Limits(max_connections=width, max_keepalive_connections=width),
@@ -131,11 +134,9 @@ class HttpProber:
             # one thread at a time sends a given request, so the timer can ride on it
             response = self._client.send(timer.attach(request, sync=True))
         except httpx.TimeoutException:
-            error = f"no answer within {format_duration(self._timeout)} (timeout)"
-        except httpx.ConnectError as exc:
-            error = f"connection failed: {exc or 'refused'}"
+            error = f"no complete answer within {format_duration(self._timeout)} (timeout)"
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe_error(exc)
         else:
             elapsed = timer.latency_ms(started, time.perf_counter())
             return ProbeResult(label, request.method, url, response.status_code, elapsed)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import ssl
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -454,8 +455,9 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _describe_one(cause: BaseException) -> str | None:
+def _describe_one(cause: BaseException) -> str | None:  # noqa: PLR0911 - one case a line
     text = str(cause)
+    lowered = text.lower()
     name = type(cause).__name__
     if name == "TooManyRedirects":
         return (
@@ -466,13 +468,15 @@ def _describe_one(cause: BaseException) -> str | None:
         return f"TLS error: the certificate did not verify: {cause.verify_message}"
     if isinstance(cause, ssl.SSLError):
         return f"TLS error: {_SSL_LINE.sub('', cause.reason or text) or text}"
-    if "[SSL" in text:
+    if "[ssl" in lowered:
         return f"TLS error: {_SSL_LINE.sub('', text)}"
-    if isinstance(cause, ConnectionRefusedError) or "Connection refused" in text:
+    if isinstance(cause, socket.gaierror) or "name or service not known" in lowered:
+        return "could not connect: the host name does not resolve"
+    if isinstance(cause, ConnectionRefusedError) or "connection refused" in lowered:
         return "connection refused: nothing listens at the target's address"
-    if isinstance(cause, ConnectionResetError) or "Connection reset by peer" in text:
+    if isinstance(cause, ConnectionResetError) or "connection reset" in lowered:
         return "the server reset the connection"
-    if name == "BadStatusLine" or "illegal status line" in text:
+    if name == "BadStatusLine" or "illegal status line" in lowered:
         h11 = _H11_LINE.search(text)
         line = h11.group(1) if h11 else (cause.args[0] if cause.args else text)
         return f"the server answered an invalid status line: {_short(line)}"
@@ -485,12 +489,14 @@ def _describe_one(cause: BaseException) -> str | None:
             f"the server closed the connection after {received} of the {expected} bytes its "
             "Content-Length declared"
         )
-    if name == "RemoteDisconnected" or "without sending a response" in text:
+    if name == "RemoteDisconnected" or "without sending a response" in lowered:
         return "the server closed the connection without answering"
     if isinstance(cause, httpx.ConnectTimeout) or name == "ConnectTimeout":
         return "could not connect in time (target.timeout)"
-    if isinstance(cause, httpx.TimeoutException | TimeoutError) or "timed out" in text:
+    if isinstance(cause, httpx.TimeoutException | TimeoutError) or "timed out" in lowered:
         return "no complete answer in time (target.timeout)"
+    if isinstance(cause, httpx.ConnectError):
+        return f"could not connect: {text or name}"
     return None
 
 

@@ -341,13 +341,13 @@ def test_a_hanging_operation_fails_with_a_timeout_in_bounded_time(base_url: str)
     result = run_contract(Spec(DOCUMENT), base_url, "GET /hang", {**FAST, "deadline": "300ms"})
     elapsed = time.monotonic() - started
     assert not result.passed
-    assert any("timed out after 0.3 seconds" in f.message.lower() for f in result.findings)
+    assert any("no complete answer within 300ms" in f.message for f in result.findings)
     assert elapsed < 3
 
 
 def test_the_target_timeout_applies_when_shorter_than_the_deadline(base_url: str) -> None:
     result = run_contract(Spec(DOCUMENT), base_url, "GET /hang", FAST, timeout=0.2)
-    assert any("timed out after 0.2 seconds" in f.message.lower() for f in result.findings)
+    assert any("no complete answer within 200ms" in f.message for f in result.findings)
 
 
 def test_an_unreachable_target_fails_with_a_connection_error() -> None:
@@ -358,7 +358,7 @@ def test_an_unreachable_target_fails_with_a_connection_error() -> None:
     assert not result.passed
     assert {f.rule for f in result.findings} == {"contract-error"}
     assert "GET /things: network error" in result.findings[0].message
-    assert "Connection failed" in result.findings[0].message
+    assert "connection refused: nothing listens" in result.findings[0].message
     assert all(TOKEN not in f.message for f in result.findings)
 
 

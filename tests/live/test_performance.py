@@ -191,7 +191,8 @@ def test_server_errors_and_timeouts_are_failed_outcomes() -> None:
     [finding] = result.findings
     assert finding.rule == "performance-errors"
     assert (
-        finding.message == "GET /fast: 3 of 5 requests failed (503 x1, timeout x1, ConnectError x1)"
+        finding.message
+        == "GET /fast: 3 of 5 requests failed (503 x1, timeout x1, could not connect: refused x1)"
     )
 
 

@@ -265,11 +265,11 @@ def test_the_first_failing_step_ends_the_flow_and_says_why(client: httpx.Client)
     assert "slot must be an integer" in finding.message
 
 
-def test_default_expectation_is_a_status_below_400(client: httpx.Client) -> None:
+def test_default_expectation_is_a_2xx_status(client: httpx.Client) -> None:
     flow = {"name": "missing", "steps": [{"request": {"path": "/appointments/999999"}}]}
     result = run_flow(client, flow)
     assert [f.rule for f in result.findings] == ["smoke-status"]
-    assert "expected a status below 400, got 404" in result.findings[0].message
+    assert "expected a 2xx status, got 404" in result.findings[0].message
 
 
 def test_header_body_and_capture_mismatches_are_findings(client: httpx.Client) -> None:
@@ -330,7 +330,7 @@ def test_a_hanging_step_fails_with_a_timeout_in_bounded_time(base_url: str) -> N
         result = run_flow(client, flow)
     [finding] = result.findings
     assert finding.rule == "smoke-timeout"
-    assert "no answer within 300ms" in finding.message
+    assert "no complete answer within 300ms" in finding.message
     assert result.skipped_steps == ["step 2 (GET /echo)"]
 
 
@@ -366,7 +366,7 @@ def test_connection_errors_are_findings_not_exceptions() -> None:
         result = run_flow(client, {"name": "down", "steps": [{"request": {"path": "/a"}}]})
     [finding] = result.findings
     assert finding.rule == "smoke-error"
-    assert "ConnectError: connection refused" in finding.message
+    assert "request failed: connection refused" in finding.message
 
 
 # -- the reference booking service -----------------------------------------------------------

@@ -455,7 +455,7 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _describe_one(cause: BaseException) -> str | None:  # noqa: PLR0911 - one case a line
+def _describe_one(cause: BaseException) -> str | None:
     text = str(cause)
     lowered = text.lower()
     name = type(cause).__name__

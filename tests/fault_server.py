@@ -28,9 +28,12 @@ import contextlib
 import json
 import socket
 import struct
+import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
-__all__ = ["DEEP_LEVELS", "DRIP_INTERVAL", "FAULTS", "HUGE_BYTES", "serve"]
+__all__ = ["DEEP_LEVELS", "DRIP_INTERVAL", "FAULTS", "HUGE_BYTES", "running", "serve"]
 
 DRIP_INTERVAL = 0.2
 HUGE_BYTES = 50 * 1024 * 1024
@@ -169,6 +172,25 @@ async def serve(port: int) -> None:
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
+
+
+@contextlib.contextmanager
+def running() -> Iterator[str]:
+    """Run the server in its own process (so a busy test process cannot slow its drip);
+    yield its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fault_server"],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -238,24 +238,6 @@ class Gates:
                 gate.process.wait()
 
 
-@pytest.fixture(scope="module")
-def fault_server() -> Iterator[str]:
-    """The fault server, started once for the module; yields its base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fault_server"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def following(config: dict[str, Any], redirects: int) -> dict[str, Any]:
     """``config`` with ``target.max_redirects`` set."""
     return {**config, "target": {**config["target"], "max_redirects": redirects}}

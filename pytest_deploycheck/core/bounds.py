@@ -443,22 +443,24 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def describe_error(exc: BaseException) -> str:
     """What happened to a request, in a few words: a refused connection, a reset, an invalid
-    status line, a TLS error, a body cut short, a timeout, an answer over the bounds."""
+    status line, a TLS error, a body cut short, a timeout, an answer over the bounds.
+
+    The exceptions in the chain are looked at by type first, then by their text (wrappers
+    such as requests' keep the cause's words in their own message).
+    """
     causes = list(_causes(exc))
-    for cause in causes:
-        if isinstance(cause, BoundExceeded):
-            return str(cause)
-    for cause in causes:
-        described = _describe_one(cause)
-        if described is not None:
-            return described
+    for describe in (_by_type, _by_text):
+        for cause in causes:
+            described = describe(cause)
+            if described is not None:
+                return described
     return f"{type(exc).__name__}: {exc}"
 
 
-def _describe_one(cause: BaseException) -> str | None:
-    text = str(cause)
-    lowered = text.lower()
+def _by_type(cause: BaseException) -> str | None:
     name = type(cause).__name__
+    if isinstance(cause, BoundExceeded):
+        return str(cause)
     if name == "TooManyRedirects":
         return (
             f"a redirect loop: {_redirect_target(cause)} redirected more often than "
@@ -467,19 +469,34 @@ def _describe_one(cause: BaseException) -> str | None:
     if isinstance(cause, ssl.SSLCertVerificationError):
         return f"TLS error: the certificate did not verify: {cause.verify_message}"
     if isinstance(cause, ssl.SSLError):
-        return f"TLS error: {_SSL_LINE.sub('', cause.reason or text) or text}"
+        return f"TLS error: {_SSL_LINE.sub('', cause.strerror or str(cause))}"
+    if isinstance(cause, socket.gaierror):
+        return "could not connect: the host name does not resolve"
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused: nothing listens at the target's address"
+    if isinstance(cause, ConnectionResetError):
+        return "the server reset the connection"
+    if name == "BadStatusLine":
+        return f"the server answered an invalid status line: {_short(cause.args[0])}"
+    if name == "RemoteDisconnected":
+        return "the server closed the connection without answering"
+    return None
+
+
+def _by_text(cause: BaseException) -> str | None:
+    text = str(cause)
+    lowered = text.lower()
     if "[ssl" in lowered:
         return f"TLS error: {_SSL_LINE.sub('', text)}"
-    if isinstance(cause, socket.gaierror) or "name or service not known" in lowered:
+    if "name or service not known" in lowered:
         return "could not connect: the host name does not resolve"
-    if isinstance(cause, ConnectionRefusedError) or "connection refused" in lowered:
+    if "connection refused" in lowered:
         return "connection refused: nothing listens at the target's address"
-    if isinstance(cause, ConnectionResetError) or "connection reset" in lowered:
+    if "connection reset" in lowered:
         return "the server reset the connection"
-    if name == "BadStatusLine" or "illegal status line" in lowered:
-        h11 = _H11_LINE.search(text)
-        line = h11.group(1) if h11 else (cause.args[0] if cause.args else text)
-        return f"the server answered an invalid status line: {_short(line)}"
+    h11 = _H11_LINE.search(text)
+    if h11 is not None:
+        return f"the server answered an invalid status line: {_short(h11.group(1))}"
     short = _SHORT_BODY.search(text) or _INCOMPLETE.search(text)
     if short is not None:
         received, expected = int(short.group(1)), int(short.group(2))
@@ -489,14 +506,14 @@ def _describe_one(cause: BaseException) -> str | None:
             f"the server closed the connection after {received} of the {expected} bytes its "
             "Content-Length declared"
         )
-    if name == "RemoteDisconnected" or "without sending a response" in lowered:
+    if "without sending a response" in lowered:
         return "the server closed the connection without answering"
-    if isinstance(cause, httpx.ConnectTimeout) or name == "ConnectTimeout":
+    if isinstance(cause, httpx.ConnectTimeout) or type(cause).__name__ == "ConnectTimeout":
         return "could not connect in time (target.timeout)"
     if isinstance(cause, httpx.TimeoutException | TimeoutError) or "timed out" in lowered:
         return "no complete answer in time (target.timeout)"
     if isinstance(cause, httpx.ConnectError):
-        return f"could not connect: {text or name}"
+        return f"could not connect: {text or type(cause).__name__}"
     return None
 
 

@@ -139,8 +139,12 @@ def _parse(text: str, path: str, content_type: str) -> Any:
         if "yaml" in content_type or path.endswith((".yaml", ".yml")):
             try:
                 document = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-            except RecursionError:
+            except RecursionError:  # the pure-Python loader's stack ran out
                 raise BodyTooDeep from None
+            except yaml.YAMLError as exc:
+                if "nesting depth" in str(exc):  # libyaml's own limit
+                    raise BodyTooDeep from None
+                raise
             check_depth(document)
             return document
         return load_json(text)

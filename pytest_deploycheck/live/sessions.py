@@ -31,7 +31,14 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from pytest_deploycheck.core.bounds import MAX_DEPTH, BodyTooDeep, BoundExceeded, Bounds, load_json
 from pytest_deploycheck.core.units import format_duration, format_size
 
-__all__ = ["AnswerTooDeep", "AnswerTooLargeError", "BoundedAdapter", "DeadlinePassed", "bounded"]
+__all__ = [
+    "AnswerTooDeep",
+    "AnswerTooLargeError",
+    "BoundedAdapter",
+    "DeadlinePassed",
+    "EngineRun",
+    "bounded",
+]
 
 _CHUNK = 64 * 1024
 
@@ -128,7 +135,7 @@ class _WatchedHTTPSConnectionPool(HTTPSConnectionPool):
 _POOLS = {"http": _WatchedHTTPConnectionPool, "https": _WatchedHTTPSConnectionPool}
 
 
-class _Run:
+class EngineRun:
     """One engine run: its bounds, the requests in flight, whether it was stopped."""
 
     def __init__(self, bounds: Bounds) -> None:
@@ -149,7 +156,7 @@ class _Run:
 class BoundedAdapter(HTTPAdapter):
     """requests' adapter, each request within the run's bounds and read in full."""
 
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: EngineRun) -> None:
         self._run = run
         super().__init__()
 
@@ -249,7 +256,7 @@ def _refuse_deep(
         return  # not JSON: schemathesis judges its content type
 
 
-_RUNS: dict[int, _Run] = {}
+_RUNS: dict[int, EngineRun] = {}
 _INSTALL = threading.Lock()
 
 
@@ -276,11 +283,11 @@ def _install() -> None:
 
 
 @contextlib.contextmanager
-def bounded(config: Any, bounds: Bounds) -> Iterator[_Run]:
+def bounded(config: Any, bounds: Bounds) -> Iterator[EngineRun]:
     """While inside, the sessions the engine builds for ``config`` (a schema's config) are
     bounded; yields the run, whose ``stop()`` ends its requests in flight."""
     _install()
-    run = _Run(bounds)
+    run = EngineRun(bounds)
     _RUNS[id(config)] = run
     try:
         yield run

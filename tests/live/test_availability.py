@@ -163,3 +163,22 @@ def test_a_refused_credential_fails_the_probe_with_the_way_to_send_one() -> None
     forbidden = ProbeResult("GET /ok", "GET", "http://svc/ok", 403, 3.0)
     assert [f.rule for f in judge(OPS["GET /ok"], forbidden)] == ["availability-unauthorized"]
     assert judge(OPS["GET /ok"], forbidden, frozenset({403})) == []
+
+
+def test_an_undocumented_redirect_is_no_answer() -> None:
+    """Redirects are not followed unless target.max_redirects says so: a 302 that the spec
+    does not document says nothing of the operation (a login page, a loop)."""
+    redirected = ProbeResult("GET /ok", "GET", "http://svc/ok", 302, 3.0)
+    [finding] = judge(OPS["GET /ok"], redirected)
+    assert finding.rule == "availability-redirect"
+    assert "answered 302, a redirect the spec does not document" in finding.message
+    assert "target.max_redirects" in finding.message
+    assert judge(OPS["GET /ok"], redirected, frozenset({302})) == []
+    documented = Spec(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/go": {"get": {"responses": {"3XX": {"description": "elsewhere"}}}}},
+        }
+    ).operations[0]
+    assert judge(documented, ProbeResult("GET /go", "GET", "http://svc/go", 307, 1.0)) == []

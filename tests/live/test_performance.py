@@ -211,6 +211,46 @@ def test_client_errors_are_named_and_do_not_count_as_successes() -> None:
     )
 
 
+def test_an_undocumented_redirect_is_not_the_operations_answer() -> None:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(302, headers={"Location": str(request.url)})
+    )
+    section = {"samples": 3, "concurrency": 1, "warmup": 0, "thresholds": {}}
+    result = run_performance("http://svc", SPEC, "GET /fast", section, transport=transport)
+    assert result.outcomes == [False, False, False]
+    [finding] = result.findings
+    assert finding.rule == "performance-redirect"
+    assert finding.message.startswith(
+        "GET /fast: 3 of 3 answers were redirects (302 x3), which are followed only up to "
+        "target.max_redirects"
+    )
+    documented = Spec(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/go": {"get": {"responses": {"302": {"description": "elsewhere"}}}}},
+        }
+    )
+    moved = run_performance("http://svc", documented, "GET /go", section, transport=transport)
+    assert moved.outcomes == [True, True, True]
+    assert moved.passed
+
+
+def test_an_answer_over_max_body_is_a_failed_request() -> None:
+    from pytest_deploycheck.core.bounds import Bounds
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"x" * 5000))
+    section = {"samples": 2, "concurrency": 1, "warmup": 0, "thresholds": {}}
+    result = run_performance(
+        "http://svc", SPEC, "GET /fast", section, transport=transport, bounds=Bounds(5, 1000)
+    )
+    assert result.outcomes == [False, False]
+    assert any(
+        "2 of 2 requests failed (answer over target.max_body x2)" in f.message
+        for f in result.findings
+    )
+
+
 def test_thresholds_are_judged_on_each_percentile() -> None:
     latencies = [float(n) for n in range(1, 101)]
     percentiles, findings = judge_latencies(

@@ -440,3 +440,34 @@ def test_the_documented_flows_are_valid_and_mistakes_are_explained() -> None:
         'such as "/appointments/{id}" (got "x")',
         "smoke.flows[0].steps[0].expect.status: must be an integer from 100 to 599 (got 999)",
     ]
+
+
+def test_a_redirect_fails_a_step_that_expects_no_particular_status() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "/login"})
+
+    with httpx.Client(base_url="http://svc", transport=httpx.MockTransport(handler)) as client:
+        result = run_flow(client, {"name": "moved", "steps": [{"request": {"path": "/a"}}]})
+    [finding] = result.findings
+    assert finding.rule == "smoke-status"
+    assert "expected a 2xx status, got 302, a redirect to /login" in finding.message
+    assert "target.max_redirects" in finding.message
+
+
+def test_a_body_nested_too_deep_is_a_finding_in_checks_and_captures() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"[" * 50_000 + b"]" * 50_000)
+
+    steps = [
+        {"request": {"path": "/a"}, "expect": {"json": {"$[0]": 1}}},
+        {"request": {"path": "/a"}, "capture": {"first": "$[0]"}},
+    ]
+    with httpx.Client(base_url="http://svc", transport=httpx.MockTransport(handler)) as client:
+        checked = run_flow(client, {"name": "deep", "steps": steps[:1]})
+        captured = run_flow(client, {"name": "deep", "steps": steps[1:]})
+    assert [f.rule for f in checked.findings] == ["smoke-body"]
+    assert "body nested deeper than 100 levels" in checked.findings[0].message
+    assert [f.rule for f in captured.findings] == ["smoke-capture"]
+    assert (
+        "cannot capture first: body nested deeper than 100 levels" in captured.findings[0].message
+    )

@@ -216,3 +216,40 @@ def test_the_schema_defaults_are_the_defaults_in_code() -> None:
         "tls.min_days: must be an integer from 0 to 3650 (got -1)",
         "tls.verify: unknown key 'verify' -> did you mean 'verify_chain'?",
     ]
+
+
+def test_a_handshake_sent_a_byte_at_a_time_ends_at_the_timeout() -> None:
+    """The socket's timeout bounds each read; the whole handshake must end in time too."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)  # the ClientHello
+            # a handshake record announced at 16 KiB, then a byte every 100 ms
+            connection.sendall(b"\x16\x03\x03\x40\x00")
+            while not stop.wait(0.1):
+                try:
+                    connection.sendall(b"\x02")
+                except OSError:
+                    return
+
+    server = threading.Thread(target=drip, daemon=True)
+    server.start()
+    started = time.monotonic()
+    try:
+        [finding] = check_tls(f"https://127.0.0.1:{port}", {}, timeout=0.5)
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 2
+    assert finding.rule == "tls-handshake"
+    assert finding.message == (
+        f"no TLS handshake with 127.0.0.1:{port}: no complete TLS handshake within 500ms"
+    )

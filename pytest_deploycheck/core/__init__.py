@@ -4,6 +4,7 @@ The configuration (``config``: schema validation and ``${VAR}`` interpolation), 
 OpenAPI document (``spec``), the names of phases, rounds and families (``families``),
 ``findings``, ``errors``, ``units``, ``stats``, secret masking (``redaction``), the
 latency-timing HTTP transport (``wire``) and the bounds on every request to the target
-(``bounds``: a whole deadline, a ceiling on the answer, redirects only where configured). Modules here import only each other and third-party
-libraries, never another subpackage of ``pytest_deploycheck``.
+(``bounds``: a whole deadline, a ceiling on the answer, redirects only where configured).
+Modules here import only each other and third-party libraries, never another subpackage of
+``pytest_deploycheck``.
 """

@@ -3,6 +3,7 @@
 The service under test (``target``: a base URL or a locally started process), the requests
 built from the spec (``probes``), and the checks of phase2 and phase3: ``health``,
 ``availability``, ``drift``, ``tls``, ``contract`` (schemathesis, its requests sessions
-bounded by ``sessions``), ``smoke`` and ``performance``. Every check takes an injected httpx client or transport. Modules here may
-import ``core`` and each other, never ``phase1`` or anything above.
+bounded by ``sessions``), ``smoke`` and ``performance``. Every check takes an injected httpx
+client or transport. Modules here may import ``core`` and each other, never ``phase1`` or
+anything above.
 """

@@ -248,8 +248,9 @@ def test_a_handshake_sent_a_byte_at_a_time_ends_at_the_timeout() -> None:
     finally:
         stop.set()
         listener.close()
-    assert time.monotonic() - started < 2
-    assert finding.rule == "tls-handshake"
+    # without the cut, the announced 16 KiB would take half an hour
+    assert time.monotonic() - started < 5
+    assert finding.rule == "tls-handshake", finding
     assert finding.message == (
         f"no TLS handshake with 127.0.0.1:{port}: no complete TLS handshake within 500ms"
     )

@@ -167,7 +167,6 @@ class Gate:
         env.pop("DEPLOYCHECK_BASE_URL", None)
         argv = [sys.executable, "-c", MEASURED_PYTEST, "deployment-config.json"]
         argv += ["-p", "no:cacheprovider", "-o", "addopts="]
-        argv += ["-o", "asyncio_default_fixture_loop_scope=function"]
         argv += ["-m", "phase2 or phase3", "--deploy-id", "hostile", "--junitxml=report.xml"]
         with (self.project / "output.txt").open("wb") as sink:
             self.process = subprocess.Popen(

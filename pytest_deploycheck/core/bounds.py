@@ -220,21 +220,38 @@ class DeadlineBackend(httpcore.NetworkBackend):
 # -- bounded transports ------------------------------------------------------------------------
 
 
-def _declared_length(response: httpx.Response) -> int | None:
-    value = response.headers.get("content-length", "")
-    return int(value) if value.strip().isdigit() else None
+class _Body:
+    """An answer's decoded bytes as they arrive, refused past ``limit`` (or before reading,
+    when its Content-Length says it is over)."""
 
+    def __init__(self, response: httpx.Response, limit: int, request: httpx.Request) -> None:
+        self.response = response
+        self.limit = limit
+        self.request = request
+        self.parts: list[bytes] = []
+        self.size = 0
+        declared = response.headers.get("content-length", "")
+        if declared.strip().isdigit() and int(declared) > limit:
+            raise AnswerTooLarge(limit, int(declared), request=request)
 
-def _answered(response: httpx.Response, content: bytes, request: httpx.Request) -> httpx.Response:
-    # The content is decoded already: a Content-Encoding left in would decode it twice.
-    headers = [(k, v) for k, v in response.headers.raw if k.lower() != b"content-encoding"]
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=content,
-        extensions=response.extensions,
-        request=request,
-    )
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise AnswerTooLarge(self.limit, request=self.request)
+        self.parts.append(chunk)
+
+    def answer(self) -> httpx.Response:
+        """The response, its body read: decoded already, so without a Content-Encoding that
+        would have it decoded twice."""
+        raw = self.response.headers.raw
+        headers = [(k, v) for k, v in raw if k.lower() != b"content-encoding"]
+        return httpx.Response(
+            self.response.status_code,
+            headers=headers,
+            content=b"".join(self.parts),
+            extensions=self.response.extensions,
+            request=self.request,
+        )
 
 
 class BoundedTransport(httpx.BaseTransport):
@@ -249,26 +266,18 @@ class BoundedTransport(httpx.BaseTransport):
         self.bounds = bounds
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        limit = self.bounds.max_body
         try:
             with deadline(self.bounds.timeout):
                 response = self._inner.handle_request(request)
                 try:
-                    declared = _declared_length(response)
-                    if declared is not None and declared > limit:
-                        raise AnswerTooLarge(limit, declared, request=request)
-                    parts: list[bytes] = []
-                    size = 0
+                    body = _Body(response, self.bounds.max_body, request)
                     for chunk in response.iter_bytes():
-                        size += len(chunk)
-                        if size > limit:
-                            raise AnswerTooLarge(limit, request=request)
-                        parts.append(chunk)
+                        body.add(chunk)
                 finally:
                     response.close()
         except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
             raise DeadlineExceeded(self.bounds.timeout, request=request) from exc
-        return _answered(response, b"".join(parts), request)
+        return body.answer()
 
     def close(self) -> None:
         self._inner.close()
@@ -282,26 +291,18 @@ class AsyncBoundedTransport(httpx.AsyncBaseTransport):
         self.bounds = bounds
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        limit = self.bounds.max_body
         try:
             async with asyncio.timeout(self.bounds.timeout):
                 response = await self._inner.handle_async_request(request)
                 try:
-                    declared = _declared_length(response)
-                    if declared is not None and declared > limit:
-                        raise AnswerTooLarge(limit, declared, request=request)
-                    parts: list[bytes] = []
-                    size = 0
+                    body = _Body(response, self.bounds.max_body, request)
                     async for chunk in response.aiter_bytes():
-                        size += len(chunk)
-                        if size > limit:
-                            raise AnswerTooLarge(limit, request=request)
-                        parts.append(chunk)
+                        body.add(chunk)
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
             raise DeadlineExceeded(self.bounds.timeout, request=request) from exc
-        return _answered(response, b"".join(parts), request)
+        return body.answer()
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -324,6 +325,19 @@ def sync_transport(
     return BoundedTransport(inner, bounds)
 
 
+def _client_settings(
+    base_url: str, bounds: Bounds, headers: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """What both clients share: the target, its headers, the deadline and the redirects."""
+    return {
+        "base_url": base_url,
+        "headers": dict(headers or {}),
+        "timeout": bounds.timeout,
+        "follow_redirects": bounds.max_redirects > 0,
+        "max_redirects": bounds.max_redirects,
+    }
+
+
 def bounded_client(
     base_url: str,
     bounds: Bounds,
@@ -341,14 +355,7 @@ def bounded_client(
     inner = transport or sync_transport(base_url, bounds, verify=verify, limits=limits)
     if not isinstance(inner, BoundedTransport):
         inner = BoundedTransport(inner, bounds)
-    return httpx.Client(
-        base_url=base_url,
-        headers=dict(headers or {}),
-        timeout=bounds.timeout,
-        follow_redirects=bounds.max_redirects > 0,
-        max_redirects=bounds.max_redirects,
-        transport=inner,
-    )
+    return httpx.Client(transport=inner, **_client_settings(base_url, bounds, headers))
 
 
 def bounded_async_client(
@@ -365,14 +372,7 @@ def bounded_async_client(
     inner = transport or timed_transport(base_url, verify=verify, limits=limits or httpx.Limits())
     if not isinstance(inner, AsyncBoundedTransport):
         inner = AsyncBoundedTransport(inner, bounds)
-    return httpx.AsyncClient(
-        base_url=base_url,
-        headers=dict(headers or {}),
-        timeout=bounds.timeout,
-        follow_redirects=bounds.max_redirects > 0,
-        max_redirects=bounds.max_redirects,
-        transport=inner,
-    )
+    return httpx.AsyncClient(transport=inner, **_client_settings(base_url, bounds, headers))
 
 
 # -- bodies ------------------------------------------------------------------------------------

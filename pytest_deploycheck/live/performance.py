@@ -61,6 +61,24 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 RequestBuilder = Callable[[Operation], ProbeRequest]
+# answers that are not the operation's: (rule, what they were, first status, why it matters)
+_UNANSWERED = (
+    (
+        "performance-redirect",
+        "redirects",
+        300,
+        "which are followed only up to target.max_redirects (none by default), so the latency "
+        "is that of a redirect, not of the operation",
+    ),
+    (
+        "performance-client-error",
+        "client errors",
+        400,
+        "so the latency is that of an error answer; give the request values that exist "
+        "(availability.parameters, which performance shares) or leave the operation out "
+        "(performance.exclude)",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,25 +374,15 @@ def run_performance(
             f"failed ({summary})"
         )
         findings.append(Finding("performance-errors", message, location=label))
-    redirects = {k: v for k, v in measurement.client_errors.items() if k < 400}
-    if redirects:
-        statuses = ", ".join(f"{status} x{count}" for status, count in sorted(redirects.items()))
-        message = (
-            f"{label}: {sum(redirects.values())} of {len(measurement.outcomes)} answers were "
-            f"redirects ({statuses}), which are followed only up to target.max_redirects "
-            "(none by default), so the latency is that of a redirect, not of the operation"
-        )
-        findings.append(Finding("performance-redirect", message, location=label))
-    refused = Counter({k: v for k, v in measurement.client_errors.items() if k >= 400})
-    if refused:
-        statuses = ", ".join(f"{status} x{count}" for status, count in sorted(refused.items()))
-        message = (
-            f"{label}: {refused.total()} of {len(measurement.outcomes)} "
-            f"answers were client errors ({statuses}), so the latency is that of an error "
-            "answer; give the request values that exist (availability.parameters, which "
-            "performance shares) or leave the operation out (performance.exclude)"
-        )
-        findings.append(Finding("performance-client-error", message, location=label))
+    for rule, kind, first, why in _UNANSWERED:
+        seen = {k: v for k, v in measurement.client_errors.items() if first <= k < first + 100}
+        if seen:
+            statuses = ", ".join(f"{status} x{count}" for status, count in sorted(seen.items()))
+            message = (
+                f"{label}: {sum(seen.values())} of {len(measurement.outcomes)} answers were "
+                f"{kind} ({statuses}), {why}"
+            )
+            findings.append(Finding(rule, message, location=label))
     if measurement.timed_out:
         message = (
             f"{label}: did not finish within {format_duration(settings.max_time)} "

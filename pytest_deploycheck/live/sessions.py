@@ -102,7 +102,9 @@ def _watch_socket(sock: socket.socket | None) -> None:
         watch.attach(sock)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched(HTTPConnection):
+    """A connection whose socket the sending thread's watch can shut down."""
+
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         _watch_socket(sock)
@@ -113,15 +115,12 @@ class _WatchedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _watch_socket(sock)
-        return sock
+class _WatchedHTTPConnection(_Watched):
+    pass
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watch_socket(self.sock)
-        super().request(*args, **kwargs)
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPConnectionPool(HTTPConnectionPool):

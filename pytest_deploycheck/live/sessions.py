@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -181,7 +180,6 @@ class BoundedAdapter(HTTPAdapter):
         previous = getattr(_CURRENT, "watch", None)
         _CURRENT.watch = watch
         watch.start()
-        started = time.monotonic()
         try:
             response = super().send(request, stream=True, **kwargs)
             if "text/event-stream" not in response.headers.get("content-type", ""):
@@ -190,11 +188,11 @@ class BoundedAdapter(HTTPAdapter):
             return response
         except requests.RequestException as exc:
             if watch.fired:
-                raise self._late(request, started) from exc
+                raise self._late(request) from exc
             raise
         except OSError as exc:  # a socket shut down under a read outside requests' wrapping
             if watch.fired:
-                raise self._late(request, started) from exc
+                raise self._late(request) from exc
             raise requests.exceptions.ConnectionError(exc, request=request) from exc
         finally:
             _CURRENT.watch = previous
@@ -202,7 +200,7 @@ class BoundedAdapter(HTTPAdapter):
             with run.lock:
                 run.watches.discard(watch)
 
-    def _late(self, request: requests.PreparedRequest, started: float) -> DeadlinePassed:
+    def _late(self, request: requests.PreparedRequest) -> DeadlinePassed:
         if self._run.stopped:
             message = "the run was stopped (contract.max_time) before the answer came"
         else:

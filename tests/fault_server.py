@@ -30,10 +30,19 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["DEEP_LEVELS", "DRIP_INTERVAL", "FAULTS", "HUGE_BYTES", "running", "serve"]
+__all__ = [
+    "DEEP_LEVELS",
+    "DRIP_INTERVAL",
+    "FAULTS",
+    "HUGE_BYTES",
+    "running",
+    "serve",
+    "tls_drip",
+]
 
 DRIP_INTERVAL = 0.2
 HUGE_BYTES = 50 * 1024 * 1024
@@ -191,6 +200,36 @@ def running() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def tls_drip() -> Iterator[int]:
+    """A server (in a thread) whose TLS handshake never ends: it announces a 16 KiB record,
+    then sends a byte of it every 100 ms; yields its port on 127.0.0.1."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(4096)  # the ClientHello
+                connection.sendall(b"\x16\x03\x03\x40\x00")
+                while not stop.wait(0.1):
+                    try:
+                        connection.sendall(b"\x02")
+                    except OSError:
+                        break
+
+    threading.Thread(target=drip, daemon=True).start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        listener.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,11 +9,9 @@ not the chain verifies, against a clock the caller injects.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -311,31 +309,12 @@ def fetch_certificate(
 
 
 def _handshake(host: str, port: int, context: ssl.SSLContext, timeout: float) -> bytes:
-    """The peer's certificate after a handshake that ends within ``timeout`` in all."""
-    with socket.create_connection((host, port), timeout=timeout) as raw:
-        # The socket's timeout bounds each read: a server that sends its handshake a byte
-        # at a time is cut off when the whole of it is overdue.
-        overdue = threading.Event()
-
-        def cut() -> None:
-            overdue.set()
-            with contextlib.suppress(OSError):
-                raw.shutdown(socket.SHUT_RDWR)
-
-        timer = threading.Timer(timeout, cut)
-        timer.daemon = True
-        timer.start()
-        try:
-            with context.wrap_socket(raw, server_hostname=host) as tls:
-                der = tls.getpeercert(binary_form=True)
-        except OSError:
-            if overdue.is_set():
-                raise TimeoutError(
-                    f"no complete TLS handshake within {format_duration(timeout)}"
-                ) from None
-            raise
-        finally:
-            timer.cancel()
+    # ssl takes the socket's timeout as a deadline for the whole handshake, not each read
+    with (
+        socket.create_connection((host, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
     if not der:
         raise ssl.SSLError("the server presented no certificate")
     return der
@@ -364,7 +343,10 @@ def check_tls(
     try:
         handshake = fetch_certificate(host, port, timeout=timeout, cafile=cafile)
     except (OSError, ssl.SSLError) as exc:
-        reason = str(exc) if isinstance(exc, TimeoutError) else describe_error(exc)
+        if isinstance(exc, TimeoutError):
+            reason = f"no complete TLS handshake within {format_duration(timeout)}"
+        else:
+            reason = describe_error(exc)
         message = f"no TLS handshake with {host}:{port}: {reason}"
         return [Finding("tls-handshake", message, location=host)]
     try:

@@ -25,6 +25,7 @@ from pytest_deploycheck.core.bounds import (
 )
 from pytest_deploycheck.core.config import load_config
 from pytest_deploycheck.core.errors import ConfigError
+from tests.fault_server import tls_drip
 from tests.live_server import free_port
 
 MIB = 1024 * 1024
@@ -64,6 +65,15 @@ def test_a_drip_ends_at_the_deadline_not_after_the_whole_answer(
     assert isinstance(error, DeadlineExceeded)
     assert 0.4 < elapsed < 2.0
     assert describe_error(error).startswith("no complete answer within 500ms")
+
+
+@pytest.mark.parametrize("send", [get, aget], ids=["blocking", "asyncio"])
+def test_a_tls_handshake_sent_a_byte_at_a_time_ends_at_the_deadline(send: object) -> None:
+    started = time.monotonic()
+    with tls_drip() as port:
+        error = failure(send, f"https://127.0.0.1:{port}")
+    assert time.monotonic() - started < 5  # the announced 16 KiB would take half an hour
+    assert isinstance(error, httpx.TimeoutException)
 
 
 def test_an_enclosing_deadline_shortens_the_requests_inside() -> None:

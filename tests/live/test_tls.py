@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import ssl
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from pytest_deploycheck.live.tls import (
     hostname_matches,
     parse_certificate,
 )
+from tests.fault_server import tls_drip
 from tests.live_server import REPO_ROOT, free_port, serve_app
 from tests.pki import Pki, openssl
 
@@ -220,34 +222,9 @@ def test_the_schema_defaults_are_the_defaults_in_code() -> None:
 
 def test_a_handshake_sent_a_byte_at_a_time_ends_at_the_timeout() -> None:
     """The socket's timeout bounds each read; the whole handshake must end in time too."""
-    import socket
-    import threading
-    import time
-
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    stop = threading.Event()
-
-    def drip() -> None:
-        connection, _ = listener.accept()
-        with connection:
-            connection.recv(4096)  # the ClientHello
-            # a handshake record announced at 16 KiB, then a byte every 100 ms
-            connection.sendall(b"\x16\x03\x03\x40\x00")
-            while not stop.wait(0.1):
-                try:
-                    connection.sendall(b"\x02")
-                except OSError:
-                    return
-
-    server = threading.Thread(target=drip, daemon=True)
-    server.start()
     started = time.monotonic()
-    try:
+    with tls_drip() as port:
         [finding] = check_tls(f"https://127.0.0.1:{port}", {}, timeout=0.5)
-    finally:
-        stop.set()
-        listener.close()
     # without the cut, the announced 16 KiB would take half an hour
     assert time.monotonic() - started < 5
     assert finding.rule == "tls-handshake", finding

@@ -319,7 +319,8 @@ def deploycheck_spec(deploycheck_session: DeployCheckSession) -> Spec:
 
 @pytest.fixture
 def deploycheck_client(deploycheck_session: DeployCheckSession) -> Iterator[httpx.Client]:
-    """An httpx client bound to the target (started locally if no base URL), with auth headers."""
+    """An httpx client bound to the target (started locally if no base URL), with auth headers;
+    each request within target.timeout, target.max_body and target.max_redirects."""
     with _loaded(deploycheck_session.client) as client:
         yield client
 

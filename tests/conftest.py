@@ -10,6 +10,7 @@ import pytest
 from hypothesis import settings
 
 from pytest_deploycheck.score.history import HistoryStore
+from tests import fault_server as faults
 from tests.pki import Pki, make_pki
 
 # fixture projects (specs, migrations, sample apps) are data, never tests to collect
@@ -32,3 +33,11 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """A private CA and two server certificates it signed, valid for 10 days from now."""
     return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def fault_server() -> Iterator[str]:
+    """The hostile target of ``tests/fault_server.py``; a base URL ending in ``/drip``,
+    ``/huge``, ``/loop``... selects a fault."""
+    with faults.running() as base_url:
+        yield base_url

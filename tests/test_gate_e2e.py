@@ -517,7 +517,7 @@ def test_a_probe_timeout_names_the_sweeps_concurrency(gate: Gate, deployed: Depl
     assert result.parseoutcomes()["failed"] == 1
     result.stdout.fnmatch_lines(
         [
-            "*no answer within 200ms (timeout)*",
+            "*no complete answer within 200ms (timeout)*",
             "*the sweep sends 8 probes at once; when many operations time out together*",
         ]
     )

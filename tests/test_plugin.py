@@ -322,7 +322,7 @@ def test_an_unreachable_base_url_fails_items_in_bounded_time(pytester: pytest.Py
         "-m", "phase2", f"--deploycheck-base-url=http://127.0.0.1:{port}"
     )
     result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines(["*connection failed*"])
+    result.stdout.fnmatch_lines(["*connection refused*"])
 
 
 def test_a_dead_target_scores_zero_and_fails_its_verdict(pytester: pytest.Pytester) -> None:

@@ -23,11 +23,11 @@ from typing import Any, Protocol
 
 import httpx
 
+from pytest_deploycheck.core.bounds import Bounds, bounded_async_client, bounded_client
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.spec import Operation, Spec
 from pytest_deploycheck.core.stats import percentile
 from pytest_deploycheck.core.units import format_duration, parse_duration
-from pytest_deploycheck.core.wire import timed_transport
 from pytest_deploycheck.live.availability import send_probe
 from pytest_deploycheck.live.health import check_health
 from pytest_deploycheck.live.probes import ProbeRequest
@@ -175,7 +175,9 @@ async def _probe_operations(
     async def one(label: str, request: ProbeRequest) -> None:
         async with gate:
             result = await send_probe(client, label, request, timeout)
-        ok = result.answered or result.status in allowed.get(label, frozenset())
+        # a redirect is not followed (target.max_redirects): unless documented, it is no answer
+        redirect = result.status is not None and 300 <= result.status < 400
+        ok = (result.answered and not redirect) or result.status in allowed.get(label, frozenset())
         failure = None
         if not ok:
             failure = result.error or f"{result.method} {result.url} answered {result.status}"
@@ -203,17 +205,18 @@ def collect_round(
     async_transport: httpx.AsyncBaseTransport | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None] = time.sleep,
+    bounds: Bounds | None = None,
 ) -> RunResult:
     """Measure one round: health (unless ``health`` is None), then every request ``count``
-    times, concurrently; return it as a collect :class:`RunResult`."""
+    times, concurrently; return it as a collect :class:`RunResult`.
+
+    Every request stays within ``bounds`` (the target's), its deadline ``settings.timeout``.
+    """
     run = RunResult(deploy_id, PHASE, now(), now(), round=number)
+    limits = (bounds or Bounds()).with_timeout(settings.timeout)
     if health is not None:
-        with httpx.Client(
-            base_url=base_url,
-            headers=dict(headers or {}),
-            timeout=settings.timeout,
-            verify=verify,
-            transport=transport,
+        with bounded_client(
+            base_url, limits, headers=headers, verify=verify, transport=transport
         ) as client:
             checked = check_health(client, health, sleep=sleep)
         run.health_ok = checked.ok
@@ -221,12 +224,14 @@ def collect_round(
             run.fail_check("health")
 
     async def go() -> dict[str, OperationSamples]:
-        limits = httpx.Limits(max_connections=max(1, settings.concurrency))
-        async with httpx.AsyncClient(
-            base_url=base_url,
-            headers=dict(headers or {}),
-            timeout=settings.timeout,
-            transport=async_transport or timed_transport(base_url, verify=verify, limits=limits),
+        pool = httpx.Limits(max_connections=max(1, settings.concurrency))
+        async with bounded_async_client(
+            base_url,
+            limits,
+            headers=headers,
+            verify=verify,
+            limits=pool,
+            transport=async_transport,
         ) as client:
             return await _probe_operations(
                 client,
@@ -413,9 +418,12 @@ def run_collect(
         label: (session.probe_request(session.operation(label)), _count(label, measured, settings))
         for label in labels
     }
+    allow_status = availability.get("allow_status") or {}
     allowed = {
-        label: frozenset(int(code) for code in codes)
-        for label, codes in (availability.get("allow_status") or {}).items()
+        label: frozenset(int(code) for code in allow_status.get(label, ()))
+        # the redirects the spec documents are the operation's answer
+        | {s for s in range(300, 400) if session.operation(label).documents(s)}
+        for label in labels
     }
     health_section = session.section("health")
     health = health_section if health_section.get("enabled", True) else None
@@ -444,6 +452,7 @@ def run_collect(
                 async_transport=async_transport,
                 now=now,
                 sleep=sleep,
+                bounds=config.bounds,
             )
             store.save_run(run, deployment=deployment)
             summary = RoundSummary(number, len(settings.rounds), offset, run, clock() - began)

@@ -4,7 +4,9 @@ The configuration (``config``: schema validation and ``${VAR}`` interpolation), 
 OpenAPI document (``spec``), what an operation does to the data (``effects``), the names of
 phases, rounds and families (``families``), ``findings``, ``errors``, ``units``, ``stats``,
 secret masking (``redaction``), measuring a document's depth without recursion
-(``nesting``), the latency-timing HTTP transport (``wire``) and a spec's regular
-expressions read as ECMA-262 (``patterns``). Modules here import only each other and
-third-party libraries, never another subpackage of ``pytest_deploycheck``.
+(``nesting``), the latency-timing HTTP transport (``wire``), the bounds on every request to
+the target (``bounds``: a whole deadline, a ceiling on the answer, redirects only where
+configured) and a spec's regular expressions read as ECMA-262 (``patterns``). Modules here
+import only each other and third-party libraries, never another subpackage of
+``pytest_deploycheck``.
 """

@@ -319,6 +319,7 @@ def _contract(label: str, mode: str, local: bool) -> Callable[[DeployCheckSessio
             timeout=session.timeout,
             verify=session.config.verify_tls,
             secrets=session.config.secrets,
+            bounds=session.bounds,
         )
         outcome = _from_contract(result)
         if own is not None:
@@ -385,6 +386,7 @@ def _plan_contract(session: DeployCheckSession) -> Iterator[Check]:
                 timeout=s.timeout,
                 verify=s.config.verify_tls,
                 secrets=s.config.secrets,
+                bounds=s.bounds,
             )
             outcome = _from_contract(result)
             outcome.details.extend(f"{op.label}: {o.describe()}" for op, o in created)
@@ -437,6 +439,7 @@ def _plan_performance(session: DeployCheckSession) -> Iterator[Check]:
                 headers=s.config.headers,
                 timeout=s.timeout,
                 verify=s.config.verify_tls,
+                bounds=s.bounds,
             )
             # failed requests count too: a run whose every request failed is scored, not lost
             samples = [Sample(label, ok, ms) for ok, ms in result.samples]

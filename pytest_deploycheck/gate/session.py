@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     # code, and every pytest run would pay for it (httpx alone is a tenth of a second)
     import httpx
 
+    from pytest_deploycheck.core.bounds import Bounds
     from pytest_deploycheck.live.availability import ProbeResult
     from pytest_deploycheck.live.disposable import Disposable, ExampleKeeper
     from pytest_deploycheck.live.probes import ProbeRequest
@@ -273,32 +274,40 @@ class DeployCheckSession:
     def timeout(self) -> float:
         return self.config.timeout
 
-    def client(self, base_url: str | None = None) -> httpx.Client:
-        """A client bound to the target, with the configured headers and timeout."""
-        import httpx
+    @property
+    def bounds(self) -> Bounds:
+        """What one request may take: ``target.timeout``, ``max_body``, ``max_redirects``."""
+        return self.config.bounds
 
-        return httpx.Client(
-            base_url=base_url or self.base_url(),
-            headers=dict(self.config.headers),
-            timeout=self.timeout,
+    def client(self, base_url: str | None = None) -> httpx.Client:
+        """A client bound to the target, with the configured headers, every request within
+        the target's bounds."""
+        from pytest_deploycheck.core.bounds import bounded_client
+
+        return bounded_client(
+            base_url or self.base_url(),
+            self.bounds,
+            headers=self.config.headers,
             verify=self.config.verify_tls,
         )
 
-    def async_client(self, base_url: str | None = None, **limits: int) -> httpx.AsyncClient:
+    def async_client(
+        self, base_url: str | None = None, *, bounds: Bounds | None = None, **limits: int
+    ) -> httpx.AsyncClient:
         import httpx
 
-        from pytest_deploycheck.core.wire import timed_transport
+        from pytest_deploycheck.core.bounds import bounded_async_client
 
         pool = httpx.Limits(
             max_connections=limits.get("max_connections", 100),
             max_keepalive_connections=limits.get("max_keepalive", 20),
         )
-        url = base_url or self.base_url()
-        return httpx.AsyncClient(
-            base_url=url,
-            headers=dict(self.config.headers),
-            timeout=self.timeout,
-            transport=timed_transport(url, verify=self.config.verify_tls, limits=pool),
+        return bounded_async_client(
+            base_url or self.base_url(),
+            bounds or self.bounds,
+            headers=self.config.headers,
+            verify=self.config.verify_tls,
+            limits=pool,
         )
 
     # -- availability ----------------------------------------------------------------------
@@ -383,21 +392,23 @@ class DeployCheckSession:
         section = self.section("availability")
         timeout = parse_duration(section.get("timeout", self.timeout))
         concurrency = int(section.get("concurrency", 50))
-        import httpx
-
         from pytest_deploycheck.live.availability import shard_count, sweep
 
         shards = shard_count(concurrency)
         per_client = -(-concurrency // shards)
+
+        bounds = self.bounds.with_timeout(timeout)
 
         async def run() -> dict[str, ProbeResult]:
             async with AsyncExitStack() as stack:
                 clients = []
                 for _ in range(shards):
                     client = self.async_client(
-                        base_url, max_connections=per_client, max_keepalive=per_client
+                        base_url,
+                        bounds=bounds,
+                        max_connections=per_client,
+                        max_keepalive=per_client,
                     )
-                    client.timeout = httpx.Timeout(timeout)
                     clients.append(await stack.enter_async_context(client))
                 return await sweep(clients, requests, concurrency=concurrency, timeout=timeout)
 

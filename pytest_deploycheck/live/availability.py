@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from pytest_deploycheck.core.bounds import describe_error
 from pytest_deploycheck.core.findings import Finding
 from pytest_deploycheck.core.spec import Operation
 from pytest_deploycheck.core.units import format_duration
@@ -20,7 +21,14 @@ from pytest_deploycheck.core.wire import WireTimer
 
 from .probes import ProbeRequest
 
-__all__ = ["SHARD_CONNECTIONS", "ProbeResult", "judge", "send_probe", "shard_count", "sweep"]
+__all__ = [
+    "SHARD_CONNECTIONS",
+    "ProbeResult",
+    "judge",
+    "send_probe",
+    "shard_count",
+    "sweep",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,21 +90,13 @@ async def send_probe(
         await response.aclose()
     except httpx.TimeoutException:
         elapsed = (clock() - started) * 1000
-        error = f"no answer within {format_duration(timeout)} (timeout)"
+        error = f"no complete answer within {format_duration(timeout)} (timeout)"
         return ProbeResult(label, request.method, url, None, elapsed, error)
     except httpx.HTTPError as exc:
         elapsed = (clock() - started) * 1000
-        return ProbeResult(label, request.method, url, None, elapsed, _describe(exc))
+        return ProbeResult(label, request.method, url, None, elapsed, describe_error(exc))
     elapsed = timer.latency_ms(started, clock())
     return ProbeResult(label, request.method, url, response.status_code, elapsed)
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.ConnectError):
-        return f"connection failed: {exc or 'refused'}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"the server broke the HTTP exchange: {exc}"
-    return f"{type(exc).__name__}: {exc}"
 
 
 async def sweep(
@@ -162,4 +162,13 @@ def judge(
             "for this operation in availability.allow_status"
         )
         return [Finding("availability-not-found", message, location=result.label)]
+    redirect = 300 <= result.status < 400 and result.status not in allowed
+    if redirect and not operation.documents(result.status):
+        message = (
+            f"{where} answered {result.status}, a redirect the spec does not document for "
+            "this operation: redirects are followed only up to target.max_redirects (none by "
+            "default), so the operation itself never answered; document the redirect, follow "
+            "it with target.max_redirects, or accept it in availability.allow_status"
+        )
+        return [Finding("availability-redirect", message, location=result.label)]
     return []

@@ -9,15 +9,17 @@ reproduces the request (credentials masked), plus the latencies the run saw.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import random
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pytest_deploycheck.core.bounds import BoundExceeded, Bounds, describe_error
 from pytest_deploycheck.core.errors import ConfigError, SpecError, TargetError
 from pytest_deploycheck.core.findings import Finding, Severity, failures
 from pytest_deploycheck.core.redaction import DEFAULT_SENSITIVE_HEADERS, MASK, Redactor
@@ -210,23 +212,27 @@ def run_contract(
     timeout: float | None = None,
     verify: bool | str = True,
     secrets: Iterable[str] = (),
+    bounds: Bounds | None = None,
 ) -> ContractResult:
     """Run the configured schemathesis phases against one operation of the target.
 
-    ``settings`` is the ``contract`` section; ``timeout`` the target's per-request timeout
-    (the shorter of it and ``deadline`` applies). In negative mode only invalid input is
-    generated and it must be rejected with a 4xx. The run stops after ``max_time`` with a
-    timeout finding, so a target that hangs fails the item in bounded time. Header values
-    and ``secrets`` are masked in every finding.
+    ``settings`` is the ``contract`` section; ``timeout`` the target's deadline of a request
+    (the shorter of it and ``deadline`` applies), from connecting to the answer's last byte;
+    ``bounds`` gives the ceiling on an answer's size and the redirects followed. In negative
+    mode only invalid input is generated and it must be rejected with a 4xx. The run stops
+    after ``max_time`` with a timeout finding, its requests in flight ended, so a target that
+    hangs fails the item in bounded time. Header values and ``secrets`` are masked in every
+    finding.
     """
     effective = contract_settings(settings, operation_label, mode)
     seed = _seed(effective)
-    schema = _load_schema(spec, base_url, effective, mode, seed, headers, timeout, verify)
+    limits = _request_bounds(effective, timeout, bounds)
+    schema = _load_schema(spec, base_url, effective, mode, seed, headers, limits, verify)
     if schema.find_operation_by_label(operation_label) is None:
         labels = [f"{op.method.upper()} {op.path}" for op in _operations(schema)]
         raise SpecError(_unknown_operation(operation_label, labels, _as_spec(spec)))
-    operation = schema.include(name=operation_label)
-    return _execute(operation, operation_label, effective, seed, headers, secrets)
+    selected = schema.include(name=operation_label)
+    return _execute(selected, operation_label, effective, seed, headers, secrets, limits)
 
 
 def run_stateful(
@@ -238,6 +244,7 @@ def run_stateful(
     timeout: float | None = None,
     verify: bool | str = True,
     secrets: Iterable[str] = (),
+    bounds: Bounds | None = None,
 ) -> ContractResult:
     """Run schemathesis's state machine over the spec's links (and the ones it infers).
 
@@ -246,11 +253,22 @@ def run_stateful(
     """
     effective = contract_settings(settings, None, "stateful")
     seed = _seed(effective)
-    schema = _load_schema(spec, base_url, effective, "stateful", seed, headers, timeout, verify)
+    limits = _request_bounds(effective, timeout, bounds)
+    schema = _load_schema(spec, base_url, effective, "stateful", seed, headers, limits, verify)
     excluded = list(settings.get("exclude") or ())
     if excluded:
         schema = schema.exclude(name=excluded)
-    return _execute(schema, "stateful", effective, seed, headers, secrets)
+    return _execute(schema, "stateful", effective, seed, headers, secrets, limits)
+
+
+def _request_bounds(
+    settings: ContractSettings, timeout: float | None, bounds: Bounds | None
+) -> Bounds:
+    """The bounds of one generated request: the shorter of ``deadline`` and the target's
+    timeout, with the target's ceiling on the answer and its redirects."""
+    target = bounds or Bounds()
+    limit = settings.deadline if timeout is None else min(settings.deadline, timeout)
+    return Bounds(limit, target.max_body, target.max_redirects)
 
 
 def _seed(settings: ContractSettings) -> int:
@@ -279,7 +297,7 @@ def _load_schema(
     mode: str,
     seed: int,
     headers: Mapping[str, str] | None,
-    timeout: float | None,
+    bounds: Bounds,
     verify: bool | str,
 ) -> BaseSchema:
     import schemathesis
@@ -289,7 +307,7 @@ def _load_schema(
 
     try:
         config = SchemathesisConfig.from_dict(
-            _engine_config(base_url, settings, mode, seed, headers, timeout, verify)
+            _engine_config(base_url, settings, mode, seed, headers, bounds, verify)
         )
     except SchemathesisConfigError as exc:
         raise TargetError(f"cannot test {base_url!r}: {exc}") from None
@@ -311,14 +329,13 @@ def _engine_config(
     mode: str,
     seed: int,
     headers: Mapping[str, str] | None,
-    timeout: float | None,
+    bounds: Bounds,
     verify: bool | str,
 ) -> dict[str, Any]:
     """The schemathesis configuration (its ``schemathesis.toml`` shape) of one run."""
     # Setting keys-to-sanitize replaces schemathesis's list, so ours extends it.
     from schemathesis.config._output import DEFAULT_KEYS_TO_SANITIZE
 
-    request_timeout = settings.deadline if timeout is None else min(settings.deadline, timeout)
     sensitive = {*DEFAULT_SENSITIVE_HEADERS, *(name.lower() for name in headers or {})}
     stateful = mode == "stateful"
     # the spec's examples are valid input: negative mode has nothing to send from them
@@ -333,8 +350,12 @@ def _engine_config(
     return {
         "seed": seed,
         "base-url": base_url.rstrip("/"),
-        "request-timeout": request_timeout,
+        "request-timeout": bounds.timeout,
+        # 0: a 3xx is the answer, judged against the spec; a loop stops after the limit
+        "max-redirects": bounds.max_redirects,
         "tls-verify": verify,
+        # replaying a cache sends outside the bounded sessions, and writes into the project
+        "cache": {"enabled": False},
         "workers": 1,
         "headers": dict(headers or {}),
         "generation": {
@@ -363,30 +384,55 @@ def _execute(
     seed: int,
     headers: Mapping[str, str] | None,
     secrets: Iterable[str],
+    bounds: Bounds,
 ) -> ContractResult:
     from schemathesis.engine import from_schema
 
+    from .sessions import bounded
+
     redactor = Redactor.for_headers(headers or {}, every_value=True).with_secrets(secrets)
     collector = _Collector(label, settings, seed, redactor)
-    stream = from_schema(schema).execute()
     timed_out = threading.Event()
+    with bounded(schema.config, bounds) as run, _worker_crashes() as crashes:
+        stream = from_schema(schema).execute()
 
-    def stop() -> None:
-        timed_out.set()
-        stream.stop()
+        def stop() -> None:
+            timed_out.set()
+            stream.stop()
+            run.stop()  # the requests in flight end now, not at their own deadline
 
-    # The engine works in threads and reports per phase; a timer is what stops it mid-phase.
-    timer = threading.Timer(settings.max_time, stop)
-    timer.daemon = True
-    timer.start()
-    try:
-        for event in stream:
-            collector.add(event)
-    finally:
-        timer.cancel()
+        # The engine works in threads and reports per phase; a timer stops it mid-phase.
+        timer = threading.Timer(settings.max_time, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            for event in stream:
+                collector.add(event)
+        finally:
+            timer.cancel()
+    for crash in crashes:
+        collector.crashed(crash)
     if timed_out.is_set():
         collector.timed_out()
     return collector.result(timed_out.is_set())
+
+
+@contextlib.contextmanager
+def _worker_crashes() -> Iterator[list[BaseException]]:
+    """The exceptions that end threads while inside: an engine worker that dies leaves its
+    operation without a result, which must fail the item, not pass it as untested."""
+    crashes: list[BaseException] = []
+    previous = threading.excepthook
+
+    def record(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            crashes.append(args.exc_value)
+
+    threading.excepthook = record
+    try:
+        yield crashes
+    finally:
+        threading.excepthook = previous
 
 
 class _Collector:
@@ -450,14 +496,32 @@ class _Collector:
                 self._add(check.name, "\n".join(lines), key=key, location=where)
 
     def _error(self, event: Any) -> None:
+        import requests
+
         info = event.info
         where = event.label if event.related_to_operation else self.label
         phase = f" during {event.phase.value}" if event.phase is not None else ""
-        lines = [f"{where}: {info.title.lower()}{phase}: {info.message}"]
+        # schemathesis says "Connection failed" for a reset, a bad status line and a TLS
+        # error alike: name what happened
+        title = info.title.lower()
+        message = info.message
+        if isinstance(event.value, requests.RequestException):
+            message = describe_error(event.value)
+        if isinstance(event.value, BoundExceeded):
+            title = "answer refused"
+        lines = [f"{where}: {title}{phase}: {message}"]
         if info.code_sample:
             lines.append("  Reproduce with:")
             lines.append(_indent(info.code_sample))
-        self._add("error", "\n".join(lines), key=("error", info.title, info.message))
+        self._add("error", "\n".join(lines), key=("error", info.title, message))
+
+    def crashed(self, error: BaseException) -> None:
+        text = str(error).splitlines()[0] if str(error) else ""
+        message = (
+            f"{self.label}: schemathesis's worker stopped with {type(error).__name__}: "
+            f"{text[:200]}; the operation was not fully tested (seed {self.seed})"
+        )
+        self._add("crash", message, key=("crash", type(error).__name__, text))
 
     def timed_out(self) -> None:
         message = (

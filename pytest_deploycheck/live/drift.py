@@ -17,6 +17,15 @@ from typing import Any
 import httpx
 import yaml
 
+from pytest_deploycheck.core.bounds import (
+    BodyTooDeep,
+    BoundExceeded,
+    Bounds,
+    bounded_client,
+    check_depth,
+    describe_error,
+    load_json,
+)
 from pytest_deploycheck.core.errors import SpecError
 from pytest_deploycheck.core.findings import Finding, Severity
 from pytest_deploycheck.core.redaction import Redactor
@@ -42,19 +51,21 @@ def check_drift(
     timeout: float = 10.0,
     verify: bool | str = True,
     redactor: Redactor | None = None,
+    bounds: Bounds | None = None,
 ) -> list[Finding]:
     """Compare the spec served by the target (a base URL or a bound client) with the repo's.
 
-    A service that serves no spec yields an info finding, or an error with ``required``.
+    A service that serves no spec yields an info finding, or an error with ``required``; one
+    that redirects instead (redirects are not followed unless ``target.max_redirects`` says
+    so), answers more than ``target.max_body`` or a document nested too deep, an error.
     Secrets (``redactor``'s, by default the credentials of the headers) are masked in both
     documents before they are compared, so no finding can quote one, even in part.
     """
     if isinstance(served, httpx.Client):
         masker = redactor or Redactor.for_headers(served.headers.items())
         return _check(served, repo_spec, section, masker)
-    with httpx.Client(
-        base_url=served, headers=dict(headers or {}), timeout=timeout, verify=verify
-    ) as client:
+    limits = bounds or Bounds(timeout=timeout)
+    with bounded_client(served, limits, headers=headers, verify=verify) as client:
         masker = redactor or Redactor.for_headers(client.headers.items())
         return _check(client, repo_spec, section, masker)
 
@@ -67,13 +78,20 @@ def _check(
 ) -> list[Finding]:
     severity = Severity(section.get("severity", "error"))
     paths = [section["path"]] if section.get("path") else list(DEFAULT_PATHS)
+    redirects: list[str] = []
     try:
-        found = fetch_served_spec(client, paths)
-    except httpx.HTTPError as exc:
+        found = fetch_served_spec(client, paths, redirects=redirects)
+    except (httpx.HTTPError, BodyTooDeep) as exc:
+        rule = "drift-unreadable" if isinstance(exc, BoundExceeded) else "drift-unreachable"
+        message = f"cannot fetch the served spec from {client.base_url}: {describe_error(exc)}"
+        return [Finding(rule, redactor.redact(message), location="drift")]
+    if found is None and redirects:
         message = (
-            f"cannot fetch the served spec from {client.base_url}: {type(exc).__name__}: {exc}"
+            f"the served spec was not read: {'; '.join(redirects)}; redirects are followed "
+            "only up to target.max_redirects (none by default). Set drift.path to where the "
+            "spec is served, or follow redirects with target.max_redirects"
         )
-        return [Finding("drift-unreachable", redactor.redact(message), location="drift")]
+        return [Finding("drift-redirect", redactor.redact(message), severity, "drift")]
     if found is None:
         tried = ", ".join(paths)
         if section.get("required", False):
@@ -111,13 +129,20 @@ def _masked(node: Any, redactor: Redactor) -> Any:
     return node
 
 
-def fetch_served_spec(client: httpx.Client, paths: list[str]) -> tuple[str, dict[str, Any]] | None:
+def fetch_served_spec(
+    client: httpx.Client, paths: list[str], *, redirects: list[str] | None = None
+) -> tuple[str, dict[str, Any]] | None:
     """The first of ``paths`` that answers 200 with an OpenAPI document, and that document.
 
-    Raises httpx.HTTPError when the service cannot be reached at all.
+    Each redirect met on the way is described into ``redirects``. Raises httpx.HTTPError
+    when the service cannot be reached at all or breaks the target's bounds, and
+    :class:`BodyTooDeep` for a document nested too deep to compare.
     """
     for path in paths:
         response = client.get(path)
+        if 300 <= response.status_code < 400 and redirects is not None:
+            location = response.headers.get("location", "nowhere")
+            redirects.append(f"{path} answered {response.status_code}, a redirect to {location}")
         if response.status_code != 200:
             continue
         document = _parse(response.text, path, response.headers.get("content-type", ""))
@@ -126,12 +151,29 @@ def fetch_served_spec(client: httpx.Client, paths: list[str]) -> tuple[str, dict
     return None
 
 
+# libyaml's loader when PyYAML was built with it: the pure-Python one takes seconds a MiB
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _parse(text: str, path: str, content_type: str) -> Any:
+    """The document in ``text``, None when it is neither JSON nor YAML; raises BodyTooDeep
+    for one nested deeper than the comparison walks."""
     text = text.removeprefix("\ufeff")  # a byte order mark, as some .NET services send
     try:
         if "yaml" in content_type or path.endswith((".yaml", ".yml")):
-            return yaml.safe_load(text)
-        return json.loads(text)
+            try:
+                document = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+            except RecursionError:  # the pure-Python loader's stack ran out
+                raise BodyTooDeep from None
+            except yaml.YAMLError as exc:
+                if "nesting depth" in str(exc):  # libyaml's own limit
+                    raise BodyTooDeep from None
+                raise
+            check_depth(document)
+            return document
+        return load_json(text)
+    except BodyTooDeep:
+        raise
     except (ValueError, yaml.YAMLError):
         return None
 

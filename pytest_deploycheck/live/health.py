@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from pytest_deploycheck.core.bounds import BodyTooDeep, describe_error, load_json
 from pytest_deploycheck.core.findings import Finding
 from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.units import format_duration, parse_duration
@@ -108,24 +109,33 @@ def _attempt(
     started = clock()
     try:
         response = client.request(method, path)
-    except httpx.TimeoutException:
+    except httpx.TimeoutException as exc:
         latency = (clock() - started) * 1000
-        message = f"{where} did not answer in time ({format_duration(latency / 1000)})"
+        message = f"{where} did not answer in time: {describe_error(exc)}"
         return HealthResult([Finding("health-timeout", message, location=where)], None, latency)
     except httpx.HTTPError as exc:
         latency = (clock() - started) * 1000
-        message = f"{where} could not be reached: {type(exc).__name__}: {exc}"
+        message = f"{where} could not be reached: {describe_error(exc)}"
         return HealthResult([Finding("health-unreachable", message, location=where)], None, latency)
     latency = (clock() - started) * 1000
     findings = []
     if response.status_code not in statuses:
         expected = " or ".join(str(s) for s in sorted(statuses))
-        snippet = redactor.preview(response.text, _SNIPPET)
-        message = f"{where} answered {response.status_code}, expected {expected}: {snippet!r}"
+        if 300 <= response.status_code < 400:
+            location = response.headers.get("location", "nowhere")
+            snippet = (
+                f"a redirect to {redactor.redact(location)}, and redirects are followed only "
+                "up to target.max_redirects (none by default)"
+            )
+        else:
+            snippet = repr(redactor.preview(response.text, _SNIPPET))
+        message = f"{where} answered {response.status_code}, expected {expected}: {snippet}"
         findings.append(Finding("health-status", message, location=where))
     if body is not None:
         try:
-            payload = response.json()
+            payload = load_json(response.content)
+        except BodyTooDeep as exc:
+            findings.append(Finding("health-body", f"{where}: {exc}", location=where))
         except ValueError:
             snippet = redactor.preview(response.text, _SNIPPET)
             message = f"{where} did not answer JSON: {snippet!r}"

@@ -18,6 +18,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pytest_deploycheck.core.bounds import (
+    AnswerTooLarge,
+    AsyncBoundedTransport,
+    Bounds,
+    describe_error,
+)
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.findings import Finding, failures
 from pytest_deploycheck.core.redaction import Redactor
@@ -56,6 +62,24 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 RequestBuilder = Callable[[Operation], ProbeRequest]
+# answers that are not the operation's: (rule, what they were, first status, why it matters)
+_UNANSWERED = (
+    (
+        "performance-redirect",
+        "redirects",
+        300,
+        "which are followed only up to target.max_redirects (none by default), so the latency "
+        "is that of a redirect, not of the operation",
+    ),
+    (
+        "performance-client-error",
+        "client errors",
+        400,
+        "so the latency is that of an error answer; give the request values that exist "
+        "(availability.parameters, which performance shares) or leave the operation out "
+        "(performance.exclude)",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +100,11 @@ RequestSample = tuple[bool, float | None]
 class Measurement:
     """The raw outcome of a measurement: per request, whether it succeeded and its latency.
 
-    A request succeeds when it gets an answer below 400. A 5xx or a transport error gives a
-    reason in ``errors``, a 4xx counts in ``client_errors`` (the request was wrong, so its
-    latency is an error answer's). The latency is None when no answer came at all (a timeout,
-    a refused connection).
+    A request succeeds when it gets a 2xx answer (or a redirect the spec documents). A 5xx or
+    a transport error gives a reason in ``errors``; a 4xx (the request was wrong, so its
+    latency is an error answer's) or an undocumented 3xx (redirects are not followed, so it
+    is not the operation's answer) counts in ``client_errors``. The latency is None when no
+    answer came at all (a timeout, a refused connection).
     """
 
     samples: list[RequestSample] = field(default_factory=list)
@@ -235,20 +260,22 @@ async def _one(
     except httpx.TimeoutException:
         error = "timeout"
         latency = None
+    except AnswerTooLarge:
+        error = "answer over target.max_body"
+        latency = None
     except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}"
+        error = describe_error(exc)
         latency = None
     else:
         latency = timer.latency_ms(started, clock())
         error = str(response.status_code) if response.status_code >= 500 else ""
     if result is None:
         return
-    client_error = (
-        not error
-        and latency is not None
-        and response.status_code >= 400
-        and not documented(response.status_code)
-    )
+    # an undocumented 4xx (the request was wrong) or redirect (not followed) is not the
+    # operation's answer; a documented one is
+    status = response.status_code if latency is not None else 0
+    client_error = not error and latency is not None and 300 <= status < 500
+    client_error = client_error and not documented(status)
     result.samples.append((not error and not client_error, latency))
     if client_error:
         result.client_errors[response.status_code] += 1
@@ -290,11 +317,14 @@ def run_performance(
     verify: bool | str = True,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    bounds: Bounds | None = None,
 ) -> PerformanceResult:
     """Measure ``label`` at ``base_url`` and judge its percentiles against the thresholds.
 
     ``build_request`` turns the operation into a request (the same one as availability's
-    probe by default); ``timeout`` bounds each request and ``max_time`` the whole item.
+    probe by default); ``timeout`` bounds each request, from connecting to the answer's last
+    byte, ``bounds`` the size of its answer, and ``max_time`` the whole item. Redirects are
+    not followed here: a 3xx counts against the operation.
     """
     operation = next((op for op in spec.operations if op.label == label), None)
     if operation is None:
@@ -308,7 +338,8 @@ def run_performance(
 
     async def go() -> Measurement:
         limits = httpx.Limits(max_connections=settings.concurrency)
-        chosen = transport or timed_transport(base_url, verify=verify, limits=limits, clock=clock)
+        inner = transport or timed_transport(base_url, verify=verify, limits=limits, clock=clock)
+        chosen = AsyncBoundedTransport(inner, Bounds(timeout, (bounds or Bounds()).max_body))
         # The client only builds the request (base URL, default and configured headers, the
         # timeout) and closes the transport; requests go straight to the transport.
         async with httpx.AsyncClient(
@@ -353,17 +384,15 @@ def run_performance(
             f"failed ({summary})"
         )
         findings.append(Finding("performance-errors", message, location=label))
-    if measurement.client_errors:
-        statuses = ", ".join(
-            f"{status} x{count}" for status, count in sorted(measurement.client_errors.items())
-        )
-        message = (
-            f"{label}: {measurement.client_errors.total()} of {len(measurement.outcomes)} "
-            f"answers were client errors ({statuses}), so the latency is that of an error "
-            "answer; give the request values that exist (availability.parameters, which "
-            "performance shares) or leave the operation out (performance.exclude)"
-        )
-        findings.append(Finding("performance-client-error", message, location=label))
+    for rule, kind, first, why in _UNANSWERED:
+        seen = {k: v for k, v in measurement.client_errors.items() if first <= k < first + 100}
+        if seen:
+            statuses = ", ".join(f"{status} x{count}" for status, count in sorted(seen.items()))
+            message = (
+                f"{label}: {sum(seen.values())} of {len(measurement.outcomes)} answers were "
+                f"{kind} ({statuses}), {why}"
+            )
+            findings.append(Finding(rule, message, location=label))
     if measurement.timed_out:
         message = (
             f"{label}: did not finish within {format_duration(settings.max_time)} "

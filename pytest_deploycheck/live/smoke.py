@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
+from pytest_deploycheck.core.bounds import BodyTooDeep, describe_error, load_json
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.findings import Finding, failures
 from pytest_deploycheck.core.redaction import Redactor
@@ -392,9 +393,10 @@ def _run_step(
     except httpx.TimeoutException:
         timeout = client.timeout.read
         limit = f" within {format_duration(timeout)}" if timeout is not None else ""
-        return StepResult(label, method, url, None, None, [finding("timeout", f"no answer{limit}")])
+        message = f"no complete answer{limit} (timeout)"
+        return StepResult(label, method, url, None, None, [finding("timeout", message)])
     except httpx.HTTPError as exc:
-        message = f"request failed: {type(exc).__name__}: {exc}"
+        message = f"request failed: {describe_error(exc)}"
         return StepResult(label, method, url, None, None, [finding("error", message)])
     latency_ms = (clock() - started) * 1000
     mismatches = _mismatches(expect, response, latency_ms, redactor)
@@ -412,13 +414,26 @@ def _mismatches(
     found: list[tuple[str, str]] = []
     wanted = _statuses(expect)
     status = response.status_code
-    if (wanted is None and status >= 400) or (wanted is not None and status not in wanted):
-        expected = "a status below 400" if wanted is None else " or ".join(map(str, wanted))
+    unexpected = status not in wanted if wanted is not None else not 200 <= status < 300
+    if unexpected:
+        expected = "a 2xx status" if wanted is None else " or ".join(map(str, wanted))
+        if 300 <= status < 400:
+            # redirects are followed only up to target.max_redirects: a 3xx is the answer
+            location = response.headers.get("location", "nowhere")
+            return [
+                (
+                    "status",
+                    f"expected {expected}, got {status}, a redirect to {location} (redirects "
+                    "are followed only up to target.max_redirects, none by default)",
+                )
+            ]
         # The body of an unexpected status (an error page) would only add noise.
         return [("status", f"expected {expected}, got {status}{_preview(response, redactor)}")]
     if expect.get("json") is not None:
         try:
-            body = response.json()
+            body = load_json(response.content)
+        except BodyTooDeep as exc:
+            found.append(("body", str(exc)))
         except ValueError:
             found.append(("body", f"expected a JSON body, got{_preview(response, redactor)}"))
         else:
@@ -451,7 +466,9 @@ def _capture(
     if not captures:
         return {}, []
     try:
-        body = response.json()
+        body = load_json(response.content)
+    except BodyTooDeep as exc:
+        return {}, [f"cannot capture {', '.join(captures)}: {exc}"]
     except ValueError:
         preview = _preview(response, redactor)
         return {}, [f"cannot capture {', '.join(captures)}: the body is not JSON{preview}"]

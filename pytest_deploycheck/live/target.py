@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import httpx
 
+from pytest_deploycheck.core.bounds import Bounds, bounded_client, describe_error
 from pytest_deploycheck.core.config import substitute
 from pytest_deploycheck.core.errors import TargetError
 from pytest_deploycheck.core.units import format_duration
@@ -103,7 +104,9 @@ class LocalService:
         url = self.base_url + self.ready_path
         deadline = clock() + self.ready_timeout
         last_problem = "no answer yet"
-        with httpx.Client(timeout=2.0) as client:
+        # each poll ends within 2s whole, so a service that answers a byte at a time cannot
+        # stretch the wait past ready_timeout
+        with bounded_client(self.base_url, Bounds(timeout=2.0)) as client:
             while True:
                 code = self._process.poll()
                 if code is not None:
@@ -117,7 +120,7 @@ class LocalService:
                 try:
                     response = client.get(url)
                 except httpx.HTTPError as exc:
-                    last_problem = type(exc).__name__
+                    last_problem = describe_error(exc)
                 else:
                     # a 404 is a wrong ready_path, not a ready service
                     if response.status_code < 400:

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pytest_deploycheck.core.bounds import describe_error
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.findings import Finding, Severity
+from pytest_deploycheck.core.units import format_duration
 
 __all__ = [
     "DEFAULTS",
@@ -307,6 +309,7 @@ def fetch_certificate(
 
 
 def _handshake(host: str, port: int, context: ssl.SSLContext, timeout: float) -> bytes:
+    # ssl takes the socket's timeout as a deadline for the whole handshake, not each read
     with (
         socket.create_connection((host, port), timeout=timeout) as raw,
         context.wrap_socket(raw, server_hostname=host) as tls,
@@ -340,7 +343,11 @@ def check_tls(
     try:
         handshake = fetch_certificate(host, port, timeout=timeout, cafile=cafile)
     except (OSError, ssl.SSLError) as exc:
-        message = f"no TLS handshake with {host}:{port}: {exc}"
+        if isinstance(exc, TimeoutError):
+            reason = f"no complete TLS handshake within {format_duration(timeout)}"
+        else:
+            reason = describe_error(exc)
+        message = f"no TLS handshake with {host}:{port}: {reason}"
         return [Finding("tls-handshake", message, location=host)]
     try:
         certificate = parse_certificate(handshake.der)

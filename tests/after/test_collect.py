@@ -61,6 +61,7 @@ class Service:
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.broken: set[str] = set()
+        self.redirected: set[str] = set()
         self.lock = threading.Lock()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -69,6 +70,8 @@ class Service:
             self.requests[label] += 1
         if label in self.broken:
             return httpx.Response(500, json={"error": "boom"})
+        if label in self.redirected:
+            return httpx.Response(302, headers={"Location": str(request.url)})
         if label == "GET /health":
             return httpx.Response(200, json={"status": "ok"})
         if request.method == "POST" and request.url.path == "/items":
@@ -226,6 +229,16 @@ def test_allowed_statuses_count_as_answers(tmp_path: Path, store: HistoryStore) 
         availability={"allow_status": {"POST /items/{item_id}/archive": [500]}},
     )
     assert result.rounds[0].failed == []
+
+
+def test_an_undocumented_redirect_is_not_an_answer(tmp_path: Path, store: HistoryStore) -> None:
+    """Redirects are not followed (target.max_redirects): a 302 loop is no answer."""
+    clock, service = FakeClock(), Service()
+    service.redirected.add("GET /items")
+    result = collect(tmp_path, store, service, clock, quick=True)
+    assert result.rounds[0].failed == ["GET /items"]
+    samples = result.rounds[0].run.operations["GET /items"]
+    assert samples.failures[0] == "GET http://items.test/items answered 302"
 
 
 def test_a_failing_health_check_fails_the_round_and_zeroes_availability(

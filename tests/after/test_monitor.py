@@ -33,6 +33,7 @@ from pytest_deploycheck.gate.session import DeployCheckSession
 from pytest_deploycheck.live.probes import ProbeRequest, build_probe
 from pytest_deploycheck.score.history import AlertState, HistoryStore
 from tests.fakes import T0, FakeClock
+from tests.live_server import REPO_ROOT
 
 SPEC = """
 openapi: 3.1.0
@@ -719,3 +720,25 @@ def test_a_monitor_probe_is_timed_on_the_wire(tmp_path: Path) -> None:
     assert outcome.ok
     assert outcome.latency_ms is not None
     assert 10 <= outcome.latency_ms < 60
+
+
+def test_a_monitor_round_against_a_drip_ends_at_the_deadline(fault_server: str) -> None:
+    """A byte every 200 ms passes every per-read timeout; each probe still ends at 500 ms."""
+    spec = load_spec(REPO_ROOT / "tests" / "fixtures" / "specs" / "items.openapi.json")
+    prober = HttpProber(
+        f"{fault_server}/drip",
+        ["health", "GET /items"],
+        spec=spec,
+        build_request=lambda operation: build_probe(spec, operation),
+        health={"path": "/health"},
+        timeout=0.5,
+    )
+    started = time.monotonic()
+    try:
+        outcomes = prober()
+    finally:
+        prober.close()
+    assert time.monotonic() - started < 2.5
+    assert [outcome.ok for outcome in outcomes] == [False, False]
+    assert "no complete answer within 500ms" in outcomes[0].detail
+    assert "no complete answer within 500ms" in outcomes[1].detail

@@ -294,7 +294,7 @@ def test_a_proxy_named_by_the_environment_carries_the_measurement(
     assert len(seen) == 3
     assert all("api.invalid" in path for path in seen), seen
     assert [f.rule for f in direct.findings] == ["performance-no-samples", "performance-errors"]
-    assert "ConnectError x3" in direct.findings[1].message
+    assert "could not connect: the host name does not resolve" in direct.findings[1].message
 
 
 PROXY_ENVIRONMENTS = [

@@ -56,7 +56,7 @@ def test_sweep_turns_every_network_failure_into_a_result() -> None:
     assert not results["b"].answered
     assert results["c"].status is None
     assert "timeout" in (results["c"].error or "")
-    assert "connection failed" in (results["d"].error or "")
+    assert "connection refused" in (results["d"].error or "")
     assert results["e"].status == 404
     assert results["e"].answered
     assert all(r.latency_ms >= 0 for r in results.values())
@@ -151,7 +151,7 @@ def test_a_connection_dropped_without_an_answer_is_tried_once_more_when_idempote
     assert (get.status, get.error) == (200, None)
     assert post.status is None
     assert post.error is not None
-    assert "the server broke the HTTP exchange" in post.error
+    assert "the server closed the connection without answering" in post.error
 
 
 def test_a_refused_credential_fails_the_probe_with_the_way_to_send_one() -> None:
@@ -163,3 +163,22 @@ def test_a_refused_credential_fails_the_probe_with_the_way_to_send_one() -> None
     forbidden = ProbeResult("GET /ok", "GET", "http://svc/ok", 403, 3.0)
     assert [f.rule for f in judge(OPS["GET /ok"], forbidden)] == ["availability-unauthorized"]
     assert judge(OPS["GET /ok"], forbidden, frozenset({403})) == []
+
+
+def test_an_undocumented_redirect_is_no_answer() -> None:
+    """Redirects are not followed unless target.max_redirects says so: a 302 that the spec
+    does not document says nothing of the operation (a login page, a loop)."""
+    redirected = ProbeResult("GET /ok", "GET", "http://svc/ok", 302, 3.0)
+    [finding] = judge(OPS["GET /ok"], redirected)
+    assert finding.rule == "availability-redirect"
+    assert "answered 302, a redirect the spec does not document" in finding.message
+    assert "target.max_redirects" in finding.message
+    assert judge(OPS["GET /ok"], redirected, frozenset({302})) == []
+    documented = Spec(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/go": {"get": {"responses": {"3XX": {"description": "elsewhere"}}}}},
+        }
+    ).operations[0]
+    assert judge(documented, ProbeResult("GET /go", "GET", "http://svc/go", 307, 1.0)) == []

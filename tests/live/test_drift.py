@@ -391,7 +391,7 @@ def test_an_unreachable_service_is_an_error_without_secrets() -> None:
     [finding] = check_drift(url, Spec(REPO), {}, headers={"Authorization": "Bearer hidden-value"})
     assert finding.rule == "drift-unreachable"
     assert finding.severity is Severity.ERROR
-    assert "ConnectError" in finding.message
+    assert "connection refused" in finding.message
     assert "hidden-value" not in finding.message
 
 
@@ -463,3 +463,47 @@ def test_a_secret_in_a_served_path_is_masked_in_every_field_of_the_finding() -> 
         assert token[:6] not in text, text
     [added] = [f for f in findings if f.rule == "drift-operation-added"]
     assert added.location == "GET /leak/***"
+
+
+# -- a hostile service ---------------------------------------------------------------------
+
+
+def test_a_redirect_instead_of_the_spec_is_an_error(fault_server: str) -> None:
+    """Redirects are not followed by default: a spec behind one was not compared."""
+    [finding] = check_drift(f"{fault_server}/loop", Spec(REPO), {"path": "/openapi.json"})
+    assert finding.rule == "drift-redirect"
+    assert finding.severity is Severity.ERROR
+    assert "/openapi.json answered 302, a redirect to /loop/openapi.json" in finding.message
+    assert "target.max_redirects" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("deep", "body nested deeper than 100 levels"),
+        ("huge", "the answer is larger than target.max_body (4.0 MiB)"),
+        ("drip", "no complete answer within 500ms"),
+        ("short", "after 10 of the 1000 bytes its Content-Length declared"),
+    ],
+)
+def test_a_hostile_served_spec_is_an_error_not_a_crash(
+    fault_server: str, fault: str, said: str
+) -> None:
+    [finding] = check_drift(
+        f"{fault_server}/{fault}", Spec(REPO), {"path": "/openapi.json"}, timeout=0.5
+    )
+    assert finding.severity is Severity.ERROR
+    assert said in finding.message
+
+
+@pytest.mark.parametrize("levels", [500, 20_000])
+def test_a_yaml_spec_nested_too_deep_is_an_error(levels: int) -> None:
+    def serve(request: httpx.Request) -> httpx.Response:
+        body = "openapi: 3.1.0\npaths: " + "[" * levels + "]" * levels
+        return httpx.Response(200, text=body, headers={"Content-Type": "application/yaml"})
+
+    transport = httpx.MockTransport(serve)
+    with httpx.Client(base_url="http://svc", transport=transport) as client:
+        [finding] = check_drift(client, Spec(REPO), {"path": "/openapi.yaml"})
+    assert finding.rule == "drift-unreadable"
+    assert "body nested deeper than 100 levels" in finding.message

@@ -99,3 +99,20 @@ def test_values_quoted_by_body_matching_are_masked_before_they_are_shortened() -
     redactor = Redactor([SECRET])
     problems = match_body({"who": "me"}, {"who": "a" * 70 + SECRET}, redactor=redactor)
     assert problems == ["body.who is '" + "a" * 70 + "***..., expected 'me'"]
+
+
+def test_a_redirect_is_reported_as_one_not_followed() -> None:
+    redirect = httpx.Response(302, headers={"Location": "/login"})
+    with client_for([redirect]) as c:
+        [finding] = check_health(c, {"retries": 0}).findings
+    assert finding.rule == "health-status"
+    assert "answered 302, expected 200: a redirect to /login" in finding.message
+    assert "target.max_redirects" in finding.message
+
+
+def test_a_body_nested_too_deep_is_a_finding_not_a_recursion_error() -> None:
+    deep = httpx.Response(200, content=b"[" * 50_000 + b"]" * 50_000)
+    with client_for([deep]) as c:
+        [finding] = check_health(c, {"retries": 0, "body": {"status": "ok"}}).findings
+    assert finding.rule == "health-body"
+    assert finding.message == "GET /health: body nested deeper than 100 levels, too deep to check"

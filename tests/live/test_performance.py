@@ -191,7 +191,8 @@ def test_server_errors_and_timeouts_are_failed_outcomes() -> None:
     [finding] = result.findings
     assert finding.rule == "performance-errors"
     assert (
-        finding.message == "GET /fast: 3 of 5 requests failed (503 x1, timeout x1, ConnectError x1)"
+        finding.message
+        == "GET /fast: 3 of 5 requests failed (503 x1, timeout x1, could not connect: refused x1)"
     )
 
 
@@ -239,6 +240,46 @@ def test_a_documented_client_error_is_a_success() -> None:
     # 404 is documented, 409 falls in the documented 4XX range; only the 500 failed
     assert result.outcomes == [True, True, True, False]
     assert [f.rule for f in result.findings] == ["performance-errors"]
+
+
+def test_an_undocumented_redirect_is_not_the_operations_answer() -> None:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(302, headers={"Location": str(request.url)})
+    )
+    section = {"samples": 3, "concurrency": 1, "warmup": 0, "thresholds": {}}
+    result = run_performance("http://svc", SPEC, "GET /fast", section, transport=transport)
+    assert result.outcomes == [False, False, False]
+    [finding] = result.findings
+    assert finding.rule == "performance-redirect"
+    assert finding.message.startswith(
+        "GET /fast: 3 of 3 answers were redirects (302 x3), which are followed only up to "
+        "target.max_redirects"
+    )
+    documented = Spec(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/go": {"get": {"responses": {"302": {"description": "elsewhere"}}}}},
+        }
+    )
+    moved = run_performance("http://svc", documented, "GET /go", section, transport=transport)
+    assert moved.outcomes == [True, True, True]
+    assert moved.passed
+
+
+def test_an_answer_over_max_body_is_a_failed_request() -> None:
+    from pytest_deploycheck.core.bounds import Bounds
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"x" * 5000))
+    section = {"samples": 2, "concurrency": 1, "warmup": 0, "thresholds": {}}
+    result = run_performance(
+        "http://svc", SPEC, "GET /fast", section, transport=transport, bounds=Bounds(5, 1000)
+    )
+    assert result.outcomes == [False, False]
+    assert any(
+        "2 of 2 requests failed (answer over target.max_body x2)" in f.message
+        for f in result.findings
+    )
 
 
 def test_thresholds_are_judged_on_each_percentile() -> None:

@@ -265,11 +265,11 @@ def test_the_first_failing_step_ends_the_flow_and_says_why(client: httpx.Client)
     assert "slot must be an integer" in finding.message
 
 
-def test_default_expectation_is_a_status_below_400(client: httpx.Client) -> None:
+def test_default_expectation_is_a_2xx_status(client: httpx.Client) -> None:
     flow = {"name": "missing", "steps": [{"request": {"path": "/appointments/999999"}}]}
     result = run_flow(client, flow)
     assert [f.rule for f in result.findings] == ["smoke-status"]
-    assert "expected a status below 400, got 404" in result.findings[0].message
+    assert "expected a 2xx status, got 404" in result.findings[0].message
 
 
 def test_header_body_and_capture_mismatches_are_findings(client: httpx.Client) -> None:
@@ -330,7 +330,7 @@ def test_a_hanging_step_fails_with_a_timeout_in_bounded_time(base_url: str) -> N
         result = run_flow(client, flow)
     [finding] = result.findings
     assert finding.rule == "smoke-timeout"
-    assert "no answer within 300ms" in finding.message
+    assert "no complete answer within 300ms" in finding.message
     assert result.skipped_steps == ["step 2 (GET /echo)"]
 
 
@@ -366,7 +366,7 @@ def test_connection_errors_are_findings_not_exceptions() -> None:
         result = run_flow(client, {"name": "down", "steps": [{"request": {"path": "/a"}}]})
     [finding] = result.findings
     assert finding.rule == "smoke-error"
-    assert "ConnectError: connection refused" in finding.message
+    assert "request failed: connection refused" in finding.message
 
 
 # -- the reference booking service -----------------------------------------------------------
@@ -470,3 +470,34 @@ def test_a_secret_crossing_the_body_preview_cut_is_masked_whole() -> None:
             [finding] = run_flow(client, flow).findings
             assert "***" in finding.message
             assert TOKEN[:6] not in finding.message
+
+
+def test_a_redirect_fails_a_step_that_expects_no_particular_status() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "/login"})
+
+    with httpx.Client(base_url="http://svc", transport=httpx.MockTransport(handler)) as client:
+        result = run_flow(client, {"name": "moved", "steps": [{"request": {"path": "/a"}}]})
+    [finding] = result.findings
+    assert finding.rule == "smoke-status"
+    assert "expected a 2xx status, got 302, a redirect to /login" in finding.message
+    assert "target.max_redirects" in finding.message
+
+
+def test_a_body_nested_too_deep_is_a_finding_in_checks_and_captures() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"[" * 50_000 + b"]" * 50_000)
+
+    steps = [
+        {"request": {"path": "/a"}, "expect": {"json": {"$[0]": 1}}},
+        {"request": {"path": "/a"}, "capture": {"first": "$[0]"}},
+    ]
+    with httpx.Client(base_url="http://svc", transport=httpx.MockTransport(handler)) as client:
+        checked = run_flow(client, {"name": "deep", "steps": steps[:1]})
+        captured = run_flow(client, {"name": "deep", "steps": steps[1:]})
+    assert [f.rule for f in checked.findings] == ["smoke-body"]
+    assert "body nested deeper than 100 levels" in checked.findings[0].message
+    assert [f.rule for f in captured.findings] == ["smoke-capture"]
+    assert (
+        "cannot capture first: body nested deeper than 100 levels" in captured.findings[0].message
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import ssl
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from pytest_deploycheck.live.tls import (
     hostname_matches,
     parse_certificate,
 )
+from tests.fault_server import tls_drip
 from tests.live_server import REPO_ROOT, free_port, serve_app
 from tests.pki import Pki, openssl
 
@@ -216,3 +218,16 @@ def test_the_schema_defaults_are_the_defaults_in_code() -> None:
         "tls.min_days: must be an integer from 0 to 3650 (got -1)",
         "tls.verify: unknown key 'verify' -> did you mean 'verify_chain'?",
     ]
+
+
+def test_a_handshake_sent_a_byte_at_a_time_ends_at_the_timeout() -> None:
+    """The socket's timeout bounds each read; the whole handshake must end in time too."""
+    started = time.monotonic()
+    with tls_drip() as port:
+        [finding] = check_tls(f"https://127.0.0.1:{port}", {}, timeout=0.5)
+    # without the cut, the announced 16 KiB would take half an hour
+    assert time.monotonic() - started < 5
+    assert finding.rule == "tls-handshake", finding
+    assert finding.message == (
+        f"no TLS handshake with 127.0.0.1:{port}: no complete TLS handshake within 500ms"
+    )

@@ -19,6 +19,7 @@ from pytest_deploycheck.after.rollback import (
     perform_rollback,
     run_command,
 )
+from pytest_deploycheck.core.bounds import bounded_client
 from pytest_deploycheck.core.errors import HistoryError
 from pytest_deploycheck.live.health import HealthResult, check_health
 from pytest_deploycheck.score.history import HistoryStore
@@ -90,10 +91,10 @@ def run_monitor(
     monitor: Monitor | None = None
 
     def health_after_rollback() -> HealthResult:
-        with httpx.Client(
-            base_url=base_url,
-            headers=dict(config.headers),
-            timeout=config.timeout,
+        with bounded_client(
+            base_url,
+            config.bounds,
+            headers=config.headers,
             verify=config.verify_tls,
             transport=transport,
         ) as client:
@@ -136,6 +137,7 @@ def run_monitor(
                 transport=transport,
                 source=source,
                 redactor=redactor,
+                bounds=config.bounds,
             )
             resources.callback(owned.close)
             prober = owned

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from pytest_deploycheck.core.bounds import Bounds, bounded_client, describe_error
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.spec import Operation, Spec
@@ -62,6 +63,7 @@ class HttpProber:
         transport: httpx.BaseTransport | None = None,
         source: str = "deployment-config.json",
         redactor: Redactor | None = None,
+        bounds: Bounds | None = None,
     ) -> None:
         operations = {op.label: op for op in spec.operations} if spec is not None else {}
         unknown = [p for p in probes if p != HEALTH_PROBE and p not in operations]
@@ -83,10 +85,11 @@ class HttpProber:
         self._allowed = dict(allowed or {})
         self._timeout = timeout
         width = max(1, concurrency)
-        self._client = httpx.Client(
-            base_url=base_url,
-            headers=dict(headers or {}),
-            timeout=timeout,
+        # every probe within the target's bounds, its deadline the monitor's timeout
+        self._client = bounded_client(
+            base_url,
+            (bounds or Bounds()).with_timeout(timeout),
+            headers=headers,
             verify=verify,
             transport=transport,
             limits=httpx.Limits(max_connections=width, max_keepalive_connections=width),
@@ -139,11 +142,9 @@ class HttpProber:
             # one thread at a time sends a given request, so the timer can ride on it
             response = self._client.send(timer.attach(request, sync=True))
         except httpx.TimeoutException:
-            error = f"no answer within {format_duration(self._timeout)} (timeout)"
-        except httpx.ConnectError as exc:
-            error = f"connection failed: {exc or 'refused'}"
+            error = f"no complete answer within {format_duration(self._timeout)} (timeout)"
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe_error(exc)
         else:
             elapsed = timer.latency_ms(started, time.perf_counter())
             return ProbeResult(label, request.method, url, response.status_code, elapsed)

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pytest_deploycheck.core.bounds import Bounds
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.redaction import Redactor
 from pytest_deploycheck.core.units import parse_duration
@@ -121,6 +122,11 @@ class Config:
     def timeout(self) -> float:
         """``target.timeout`` in seconds."""
         return parse_duration(self.section("target").get("timeout", "10s"))
+
+    @property
+    def bounds(self) -> Bounds:
+        """``target.timeout``, ``max_body`` and ``max_redirects``: what one request may take."""
+        return Bounds.from_target(self.section("target"))
 
     @property
     def verify_tls(self) -> bool:

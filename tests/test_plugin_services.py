@@ -32,7 +32,7 @@ def stored(folder: Path) -> list[tuple[str, str, list[str]]]:
     """(deploy id, service, operations) of each deployment in the store next to a config."""
     with HistoryStore.from_config({}, folder) as store:
         return [
-            (d.id, d.metadata.get("service"), sorted(store.load_result(d.id).operations))
+            (d.id, d.service, sorted(store.load_result(d.id).operations))
             for d in store.deployments()
         ]
 

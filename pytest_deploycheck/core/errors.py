@@ -45,8 +45,9 @@ class DeployCheckError(Exception):
 
 # How much of a list of problems a message shows: the first ones, then how many more.
 MAX_PROBLEMS_LISTED = 50
-# How long one problem's line may be: a value echoed in it is never shown whole.
-MAX_PROBLEM_LENGTH = 500
+# How long one problem's line may be: a value echoed in it is never shown whole, while our own
+# lists of choices (the lint rules' ids, some 1,200 characters) are.
+MAX_PROBLEM_LENGTH = 2000
 
 
 def shorten(text: str, limit: int = 80) -> str:

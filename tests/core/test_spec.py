@@ -12,13 +12,12 @@ from hypothesis import strategies as st
 
 from pytest_deploycheck.core.errors import SpecError
 from pytest_deploycheck.core.spec import (
-    _JsonLines,
-    _YamlLines,
     format_pointer,
     load_spec,
     parse_pointer,
     resolve_pointer,
 )
+from pytest_deploycheck.core.spec_text import JsonLines, YamlLines
 from pytest_deploycheck.phase1.lint import lint_spec, validate_document
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "specs"
@@ -468,7 +467,7 @@ def pointers_of(node: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 def test_json_and_yaml_line_indexes_agree(document: dict[str, Any], indent: int | None) -> None:
     """JSON text is YAML: two independent indexes must give every node the same line."""
     text = json.dumps(document, indent=indent, ensure_ascii=False)
-    as_json, as_yaml = _JsonLines(text), _YamlLines(text)
+    as_json, as_yaml = JsonLines(text), YamlLines(text)
     lines = text.splitlines()
     for path in pointers_of(document):
         line = as_json.line_of(list(path))

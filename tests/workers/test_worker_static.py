@@ -109,4 +109,4 @@ def test_the_seed_commands_are_npm_scripts_that_run_the_gate(project: WorkerProj
         assert scripts[name].split()[0] in ("pytest", "deploycheck"), name
     run = project.run(["npm", "run", "--silent", "validate:migrations"])
     assert run.returncode == 0, run.output
-    assert re.search(r"1 passed, \d+ deselected", run.output), run.output
+    assert re.search(r"\b1 passed\b", run.output), run.output

@@ -117,7 +117,8 @@ def test_a_glob_matching_nothing_says_build_first(tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text('{"scripts": {"build": "vite build"}}')
     (tmp_path / "pnpm-lock.yaml").write_text("")
     findings, _ = check_bundle(bundle("dist/**/*.js", "1 MiB"), tmp_path, None)
-    assert "build first (pnpm run build, or name the build in bundle.prepare)" in findings[0].message
+    message = findings[0].message
+    assert "build first (pnpm run build, or name the build in bundle.prepare)" in message
 
 
 def test_growth_beyond_max_growth_names_old_and_new_sizes(tmp_path: Path) -> None:

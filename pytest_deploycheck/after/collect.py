@@ -377,7 +377,7 @@ class CollectResult:
                 f"{name} {'-' if value is None else f'{value:.1f}'}"
                 for name, value in self.score.components.as_dict().items()
             )
-            colour = "green" if self.score.passed else "red"
+            colour = {"pass": "green", "warn": "yellow"}.get(self.score.verdict.value, "red")
             lines.append(
                 f"deployment score [{colour}]{self.score.score:.1f}[/] ({self.score.band.value}, "
                 f"{self.score.band.advice}; verdict {self.score.verdict.value}): {components}"

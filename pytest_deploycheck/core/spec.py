@@ -29,7 +29,7 @@ import yaml
 
 from .errors import SpecError, shorten
 from .nesting import too_deep
-from .spec_text import ENCODING, JsonLines, LineIndex, Loader, YamlLines
+from .spec_text import ENCODING, JsonLines, LineIndex, Loader, YamlLines, shared_strings
 
 __all__ = [
     "HTTP_METHODS",
@@ -196,7 +196,7 @@ def _parse_text(text: str, display: str, suffix: str) -> tuple[Any, bool, list[t
     looks_json = suffix == ".json" or text.lstrip()[:1] in ("{", "[")
     if looks_json:
         try:
-            return json.loads(text), True, []
+            return json.loads(text, object_hook=shared_strings()), True, []
         except json.JSONDecodeError as exc:
             if suffix == ".json":
                 raise SpecError(

@@ -76,7 +76,9 @@ class LintContext:
     path_items: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
     refs: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     schemas: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
-    texts: list[tuple[str, str]] = field(default_factory=list)
+    # (pointer of the object, key, text): the text's own pointer is made only for a finding;
+    # a large document holds 100,000s of descriptions
+    texts: list[tuple[str, str, str]] = field(default_factory=list)
     examples: list[ExampleSite] = field(default_factory=list)
     example_objects: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     parameters: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)

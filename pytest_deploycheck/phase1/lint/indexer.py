@@ -88,7 +88,7 @@ class Indexer:
         for key in ("description", "title", "summary"):
             value = node.get(key)
             if isinstance(value, str):
-                self.ctx.texts.append((p(pointer, key), value))
+                self.ctx.texts.append((pointer, key, value))
 
     def components(self, components: Mapping[str, Any]) -> None:
         walkers: dict[str, Callable[[Any, str], Any]] = {

@@ -295,6 +295,18 @@ class Spec:
         """
         return self.locate_many([pointer])[pointer]
 
+    def read_json_text(self) -> None:
+        """Read the text of the JSON files now, for ``locate`` later.
+
+        Reading takes twice a file's size for a moment: a caller about to build much from
+        the document (the lint index) does it first, while less is held. YAML, whose
+        line index is a node graph, is still read only when a line is asked for.
+        """
+        for source in self._sources.values():
+            if source.is_json and source.lines is None:
+                with contextlib.suppress(OSError):  # file gone: locate says so later
+                    source.lines = JsonLines.of_file(source.path)
+
     def locate_many(self, pointers: Iterable[str]) -> dict[str, str]:
         """``locate`` for many pointers at once, much faster than one by one in big JSON."""
         wanted = list(dict.fromkeys(pointers))

@@ -78,6 +78,7 @@ def _context(spec: Spec) -> LintContext:
     """The index of ``spec``, built on first use and kept with it."""
     ctx = spec.derived.get("lint")
     if not isinstance(ctx, LintContext):
+        spec.read_json_text()  # findings are located in it, and it is cheaper to read now
         ctx = Indexer(spec).run()
         spec.derived["lint"] = ctx
     return ctx

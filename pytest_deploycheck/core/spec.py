@@ -8,7 +8,9 @@ Recursive definitions therefore stay recursive, and only a chain of references t
 reaches content (``a -> b -> a``) is reported as a cycle.
 
 Errors point at ``file:line``. The line of a JSON pointer is computed only when asked for
-(``Spec.locate``): a valid document pays nothing for it.
+(``Spec.locate``): a valid document pays nothing for it but one read of a JSON file's text,
+which lint does before building its index (``Spec.read_json_text``) and drops when no
+finding needs it.
 """
 
 from __future__ import annotations
@@ -306,6 +308,12 @@ class Spec:
             if source.is_json and source.lines is None:
                 with contextlib.suppress(OSError):  # file gone: locate says so later
                     source.lines = JsonLines.of_file(source.path)
+
+    def forget_text(self) -> None:
+        """Drop what ``read_json_text`` or ``locate`` read; ``locate`` reads it again."""
+        for source in self._sources.values():
+            if source.is_json:
+                source.lines = None
 
     def locate_many(self, pointers: Iterable[str]) -> dict[str, str]:
         """``locate`` for many pointers at once, much faster than one by one in big JSON."""

@@ -949,5 +949,6 @@ def test_the_lint_index_is_kept_for_lint_and_dropped_after_it(tmp_path: Path) ->
     index = spec.derived["lint"]
     assert lint_spec(spec) == []  # the same index, then dropped: lint is its last reader
     assert "lint" not in spec.derived
-    assert lint_spec(spec) == [] and validate_document(spec) == []  # made again when asked
+    assert lint_spec(spec) == []  # made again when asked
+    assert validate_document(spec) == []
     assert spec.derived["lint"] is not index

@@ -115,8 +115,11 @@ def _run(
         spec.derived.pop("lint", None)
         del ctx
     located: dict[str, str] = {}
-    if spec.source is not None:
-        located = spec.locate_many(p for _, _, p, _ in issues if not p.startswith("@"))
+    pointers = [p for _, _, p, _ in issues if not p.startswith("@")]
+    if spec.source is not None and pointers:
+        located = spec.locate_many(pointers)
+    elif release:  # the text read for the findings is not needed: a valid document keeps none
+        spec.forget_text()
     ranked: list[tuple[tuple[str, int], Finding]] = []
     for rule, severity, pointer, message in issues:
         if pointer.startswith("@"):  # already a file:line

@@ -8,7 +8,9 @@ Recursive definitions therefore stay recursive, and only a chain of references t
 reaches content (``a -> b -> a``) is reported as a cycle.
 
 Errors point at ``file:line``. The line of a JSON pointer is computed only when asked for
-(``Spec.locate``): a valid document pays nothing for it.
+(``Spec.locate``): a valid document pays nothing for it but one read of a JSON file's text,
+which lint does before building its index (``Spec.read_json_text``) and drops when no
+finding needs it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import yaml
 
 from .errors import SpecError, shorten
 from .nesting import too_deep
-from .spec_text import ENCODING, JsonLines, LineIndex, Loader, YamlLines
+from .spec_text import ENCODING, JsonLines, LineIndex, Loader, YamlLines, shared_strings
 
 __all__ = [
     "HTTP_METHODS",
@@ -196,7 +198,7 @@ def _parse_text(text: str, display: str, suffix: str) -> tuple[Any, bool, list[t
     looks_json = suffix == ".json" or text.lstrip()[:1] in ("{", "[")
     if looks_json:
         try:
-            return json.loads(text), True, []
+            return json.loads(text, object_hook=shared_strings()), True, []
         except json.JSONDecodeError as exc:
             if suffix == ".json":
                 raise SpecError(
@@ -294,6 +296,24 @@ class Spec:
         a node that does not exist gives the line of its deepest existing parent.
         """
         return self.locate_many([pointer])[pointer]
+
+    def read_json_text(self) -> None:
+        """Read the text of the JSON files now, for ``locate`` later.
+
+        Reading takes twice a file's size for a moment: a caller about to build much from
+        the document (the lint index) does it first, while less is held. YAML, whose
+        line index is a node graph, is still read only when a line is asked for.
+        """
+        for source in self._sources.values():
+            if source.is_json and source.lines is None:
+                with contextlib.suppress(OSError):  # file gone: locate says so later
+                    source.lines = JsonLines.of_file(source.path)
+
+    def forget_text(self) -> None:
+        """Drop what ``read_json_text`` or ``locate`` read; ``locate`` reads it again."""
+        for source in self._sources.values():
+            if source.is_json:
+                source.lines = None
 
     def locate_many(self, pointers: Iterable[str]) -> dict[str, str]:
         """``locate`` for many pointers at once, much faster than one by one in big JSON."""

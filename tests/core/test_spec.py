@@ -482,3 +482,13 @@ def _at(document: Any, path: tuple[str, ...]) -> Any:
     for token in path:
         node = node[int(token)] if isinstance(node, list) else node[token]
     return node
+
+
+def test_equal_json_string_values_are_one_object(tmp_path: Path) -> None:
+    """Shared at parse time, for memory: equal values, whatever their place."""
+    path = tmp_path / "api.json"
+    document = {"openapi": "3.1.0", "a": {"t": "string", "l": ["string", "x"]}, "b": "string"}
+    path.write_text(json.dumps(document))
+    loaded = load_spec(path).document
+    assert loaded == document
+    assert loaded["a"]["t"] is loaded["b"] is loaded["a"]["l"][0]

@@ -904,3 +904,51 @@ def test_rules_are_documented() -> None:
     for rule in RULES.values():
         assert rule.severity in ("error", "warning", "info", "off"), rule.id
         assert rule.description.endswith("."), rule.id
+
+
+def test_findings_deep_in_schemas_name_their_pointers(tmp_path: Path) -> None:
+    """Schemas that no list of the index holds are walked by (parent, key): the pointers
+    of their texts and patterns are still exact, escapes and list indexes included."""
+    leaf = {"type": "string", "description": "a <script> here", "pattern": "("}
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1", "license": {"name": "MIT"}},
+        "paths": {},
+        "components": {
+            "schemas": {
+                "A": {
+                    "type": "object",
+                    "properties": {
+                        "a/b~c": {
+                            "type": "object",
+                            "description": "eval(1)",
+                            "properties": {"c": {"allOf": [{"type": "string"}, leaf]}},
+                        }
+                    },
+                }
+            }
+        },
+    }
+    path = write(tmp_path, json.dumps(document, indent=2), "api.json")
+    found = {
+        (f.rule, (f.location or "").rpartition(" ")[2])
+        for f in findings_of(path)
+        if f.rule in ("no-eval-in-markdown", "no-script-tags-in-markdown", "oas3-schema")
+    }
+    prop = "#/components/schemas/A/properties/a~1b~0c"
+    assert found == {
+        ("no-eval-in-markdown", f"({prop}/description)"),
+        ("no-script-tags-in-markdown", f"({prop}/properties/c/allOf/1/description)"),
+        ("oas3-schema", f"({prop}/properties/c/allOf/1/pattern)"),
+    }
+
+
+def test_the_lint_index_is_kept_for_lint_and_dropped_after_it(tmp_path: Path) -> None:
+    spec = load_spec(FIXTURES / "valid-3.1.json")
+    validate_document(spec)
+    index = spec.derived["lint"]
+    assert lint_spec(spec) == []  # the same index, then dropped: lint is its last reader
+    assert "lint" not in spec.derived
+    assert lint_spec(spec) == []  # made again when asked
+    assert validate_document(spec) == []
+    assert spec.derived["lint"] is not index

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from pytest_deploycheck.core.spec import Spec, parse_pointer
 
@@ -24,6 +24,22 @@ def p(pointer: str, key: str | int) -> str:
     if "~" in key or "/" in key:
         key = key.replace("~", "~0").replace("/", "~1")
     return f"{pointer}/{key}"
+
+
+Place: TypeAlias = "str | tuple[Place, str | int]"
+"""A JSON pointer, or (the place of the parent, key): the index keeps the pointers of the
+many schemas no rule reads as places, and makes the string only for a finding."""
+
+
+def pointer_of(place: Place) -> str:
+    """The JSON pointer of ``place``."""
+    keys: list[str | int] = []
+    while not isinstance(place, str):
+        place, key = place
+        keys.append(key)
+    for key in reversed(keys):
+        place = p(place, key)
+    return place
 
 
 @dataclass
@@ -75,8 +91,9 @@ class LintContext:
     operations: list[OperationInfo] = field(default_factory=list)
     path_items: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
     refs: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
-    schemas: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
-    texts: list[tuple[str, str]] = field(default_factory=list)
+    # (place of the object, key, text): the text's own pointer is made only for a finding;
+    # a large document holds 100,000s of descriptions
+    texts: list[tuple[Place, str, str]] = field(default_factory=list)
     examples: list[ExampleSite] = field(default_factory=list)
     example_objects: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     parameters: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
@@ -86,9 +103,12 @@ class LintContext:
     mapping_refs: list[str] = field(default_factory=list)
     # references made from extensions the walk does not enter (x-webhooks)
     extension_refs: list[str] = field(default_factory=list)
-    # Schemas with a keyword some rule looks at: "enum", "required", "nullable", "array".
+    # Schemas with a keyword some rule looks at: "enum", "required", "nullable", "array",
+    # "pattern" (or patternProperties).
     keyed: dict[str, list[tuple[str, Mapping[str, Any]]]] = field(
-        default_factory=lambda: {key: [] for key in ("enum", "required", "nullable", "array")}
+        default_factory=lambda: {
+            key: [] for key in ("enum", "required", "nullable", "array", "pattern")
+        }
     )
     anchors: set[str] = field(default_factory=set)
     # (rule id, pointer): callbacks and servers where they are not wanted

@@ -15,7 +15,7 @@ from typing import Any
 
 from pytest_deploycheck.core.spec import HTTP_METHODS, Spec, format_pointer, parse_pointer
 
-from .context import ExampleSite, LintContext, OperationInfo, p
+from .context import ExampleSite, LintContext, OperationInfo, Place, p, pointer_of
 
 SCHEMA_ONE = (
     "items",
@@ -33,6 +33,11 @@ SCHEMA_ONE = (
 )
 SCHEMA_MANY = ("allOf", "anyOf", "oneOf", "prefixItems")
 SCHEMA_MAP = ("properties", "patternProperties", "dependentSchemas", "$defs", "definitions")
+# the keywords that put a schema in a list of the index, by its pointer
+_POINTED = frozenset(
+    {"$ref", "enum", "required", "nullable", "pattern", "patternProperties", "example"}
+    | {"default", "examples"}
+)
 _SCHEMA_SHAPES = {
     **dict.fromkeys(SCHEMA_ONE, "one"),
     **dict.fromkeys(SCHEMA_MANY, "many"),
@@ -84,11 +89,11 @@ class Indexer:
             return True
         return False
 
-    def texts(self, node: Mapping[str, Any], pointer: str) -> None:
+    def texts(self, node: Mapping[str, Any], pointer: Place) -> None:
         for key in ("description", "title", "summary"):
             value = node.get(key)
             if isinstance(value, str):
-                self.ctx.texts.append((p(pointer, key), value))
+                self.ctx.texts.append((pointer, key, value))
 
     def components(self, components: Mapping[str, Any]) -> None:
         walkers: dict[str, Callable[[Any, str], Any]] = {
@@ -309,25 +314,30 @@ class Indexer:
                 self.texts(server, p(pointer, index))
                 self.ctx.servers.append((p(pointer, index), server, kind))
 
-    def schema(self, node: Any, pointer: str) -> None:
+    def schema(self, node: Any, place: Place) -> None:
         if not isinstance(node, dict):
             return
+        declared = node.get("type")
+        array = declared == "array" or (isinstance(declared, list) and "array" in declared)
+        if not array and node.keys().isdisjoint(_POINTED):
+            # nothing here is listed by its pointer: its subschemas and texts get places
+            self.texts(node, place)
+            self.subschemas(node, place)
+            return
+        pointer = place if isinstance(place, str) else pointer_of(place)
         if "$ref" in node:
             self.ctx.refs.append((pointer, node))
             if self.is_30:
                 return
-        self.ctx.schemas.append((pointer, node))
         keyed = self.ctx.keyed
         for key in ("enum", "required", "nullable"):
             if key in node:
                 keyed[key].append((pointer, node))
-        declared = node.get("type")
-        if declared == "array" or (isinstance(declared, list) and "array" in declared):
+        if array:
             keyed["array"].append((pointer, node))
+        if "pattern" in node or "patternProperties" in node:
+            keyed["pattern"].append((pointer, node))
         self.texts(node, pointer)
-        anchor = node.get("$anchor")
-        if isinstance(anchor, str):
-            self.ctx.anchors.add(anchor)
         for key in ("example", "default"):
             if key in node:
                 self.ctx.examples.append(ExampleSite(p(pointer, key), pointer, node[key], "schema"))
@@ -336,6 +346,13 @@ class Indexer:
             for index, value in enumerate(examples):
                 at = p(p(pointer, "examples"), index)
                 self.ctx.examples.append(ExampleSite(at, pointer, value, "schema"))
+        self.subschemas(node, pointer)
+
+    def subschemas(self, node: Mapping[str, Any], place: Place) -> None:
+        """The anchor, discriminator mapping and subschemas of the schema ``node``."""
+        anchor = node.get("$anchor")
+        if isinstance(anchor, str):
+            self.ctx.anchors.add(anchor)
         discriminator = node.get("discriminator")
         if isinstance(discriminator, dict) and isinstance(discriminator.get("mapping"), dict):
             for target in discriminator["mapping"].values():
@@ -348,17 +365,17 @@ class Indexer:
             if shape is None:
                 continue
             if shape == "one" and isinstance(sub, dict):
-                self.schema(sub, p(pointer, key))
+                self.schema(sub, (place, key))
             elif shape == "many" or (key == "items" and isinstance(sub, list)):
                 # items as a list: draft-4 tuples, in odd documents
                 if isinstance(sub, list):
-                    base = p(pointer, key)
+                    base = (place, key)
                     for index, item in enumerate(sub):
-                        self.schema(item, f"{base}/{index}")
+                        self.schema(item, (base, index))
             elif shape == "map" and isinstance(sub, dict):
-                base = p(pointer, key)
+                base = (place, key)
                 for name, item in sub.items():
-                    self.schema(item, p(base, name))
+                    self.schema(item, (base, name))
 
 
 def _collect_refs(node: Any, refs: list[str]) -> None:

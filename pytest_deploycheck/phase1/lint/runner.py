@@ -78,6 +78,7 @@ def _context(spec: Spec) -> LintContext:
     """The index of ``spec``, built on first use and kept with it."""
     ctx = spec.derived.get("lint")
     if not isinstance(ctx, LintContext):
+        spec.read_json_text()  # findings are located in it, and it is cheaper to read now
         ctx = Indexer(spec).run()
         spec.derived["lint"] = ctx
     return ctx
@@ -88,7 +89,10 @@ def _run(
     rules: Iterable[Rule],
     levels: Mapping[str, str],
     ignore: Iterable[str],
+    *,
+    release: bool = False,
 ) -> list[Finding]:
+    """Run ``rules``, then locate their findings; ``release`` drops the index before that."""
     ctx = _context(spec)
     prefixes = [_normalise_prefix(p) for p in ignore]
     issues: list[tuple[Rule, Severity, str, str]] = []
@@ -105,9 +109,17 @@ def _run(
         for pointer, message in found:
             if not any(p == "#" or pointer == p or pointer.startswith(p + "/") for p in prefixes):
                 issues.append((rule, Severity(level), pointer, message))
+    if release:
+        # Locating reads the file again: the index (a third of the memory on a document
+        # the size of Microsoft Graph's) is not needed for that, nor kept for a second lint.
+        spec.derived.pop("lint", None)
+        del ctx
     located: dict[str, str] = {}
-    if spec.source is not None:
-        located = spec.locate_many(p for _, _, p, _ in issues if not p.startswith("@"))
+    pointers = [p for _, _, p, _ in issues if not p.startswith("@")]
+    if spec.source is not None and pointers:
+        located = spec.locate_many(pointers)
+    elif release:  # the text read for the findings is not needed: a valid document keeps none
+        spec.forget_text()
     ranked: list[tuple[tuple[str, int], Finding]] = []
     for rule, severity, pointer, message in issues:
         if pointer.startswith("@"):  # already a file:line
@@ -197,7 +209,7 @@ def lint_spec(
     if not config.enabled:
         return []
     rules = [r for r in RULES.values() if not r.structural]
-    return _run(spec, rules, config.levels, config.ignore)
+    return _run(spec, rules, config.levels, config.ignore, release=True)
 
 
 def check_openapi(spec: Spec, section: Mapping[str, Any] | None = None) -> list[Finding]:

@@ -132,7 +132,7 @@ def _version_issue(document: Mapping[str, Any]) -> Issue | None:
 
 def _pattern_issues(ctx: LintContext) -> Iterator[Issue]:
     """Every ``pattern`` and ``patternProperties`` key that is not a valid ECMA-262 regex."""
-    for pointer, schema in ctx.schemas:
+    for pointer, schema in ctx.keyed["pattern"]:
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
             problem = pattern_problem(pattern)

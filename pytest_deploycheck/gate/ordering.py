@@ -10,7 +10,7 @@ their own order. The sort is stable, so checks of one rank keep the order they c
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 from pytest_deploycheck.core.effects import Effect, effect_of
@@ -28,18 +28,20 @@ _PER_OPERATION = frozenset({"availability", "contract", "negative", "performance
 _FIRST = 0
 
 
-def _operation_effect(spec: Spec, label: str) -> Effect:
+def _operation_effect(effects: Mapping[str, Effect], label: str) -> Effect:
     label = label.split("#", 1)[0]  # "GET /x#2": a name made unique by the planners
-    for operation in spec.operations:
-        if operation.label == label:
-            return effect_of(operation)
+    found = effects.get(label)
+    if found is not None:
+        return found
     method = label.split(" ", 1)[0].lower()
     return Effect.READ if method in ("get", "head", "options") else Effect.WRITE
 
 
-def _rank(check: Check, spec: Callable[[], Spec], deletes: Callable[[], bool]) -> int:
+def _rank(
+    check: Check, effects: Callable[[], Mapping[str, Effect]], deletes: Callable[[], bool]
+) -> int:
     if check.family in _PER_OPERATION and check.param:
-        effect = _operation_effect(spec(), check.param)
+        effect = _operation_effect(effects(), check.param)
         if check.family == "negative" and effect is Effect.WRITE:
             # invalid input must be rejected before valid writes change the data it names
             return Effect.READ
@@ -60,17 +62,22 @@ def order_key(spec: Spec | Callable[[], Spec]) -> Callable[[Check], tuple[int, i
     """
     phases = {name: index for index, name in enumerate(PHASES)}
     rounds = {name: index for index, name in enumerate(ROUNDS)}
-    load = functools.cache(spec if callable(spec) else lambda: spec)
+    load = spec if callable(spec) else lambda: spec
+
+    @functools.cache
+    def effects() -> dict[str, Effect]:
+        # once per ordering: a spec of 1,000 operations has several thousand checks
+        return {operation.label: effect_of(operation) for operation in load().operations}
 
     @functools.cache
     def deletes() -> bool:
-        return any(effect_of(operation) is Effect.DELETE for operation in load().operations)
+        return Effect.DELETE in effects().values()
 
     def key(check: Check) -> tuple[int, int, int]:
         return (
             phases.get(check.phase, len(phases)),
             rounds.get(check.round or "", 0),
-            _rank(check, load, deletes),
+            _rank(check, effects, deletes),
         )
 
     return key

@@ -64,15 +64,22 @@ def prune_deployments(conn: Connection, keep: int) -> int:
     # for its commit and then delete its run too; a writer that comes later waits for ours
     # and finds the deployment gone. Without this, a run committed between the deletes
     # below made the last one fail on the foreign key. (SQLite writers take the database.)
-    conn.execute(
-        sa.select(deployments_table.c.seq)
-        .where(deployments_table.c.seq < threshold)
-        .order_by(deployments_table.c.seq)
-        .with_for_update()
-    ).all()
-    old_runs = sa.select(runs_table.c.id).where(runs_table.c.deployment_seq < threshold)
+    # Only what was locked goes: a deployment another writer inserted with a lower seq and
+    # committed meanwhile (sequence numbers are taken before commits) is left with its run
+    # for the next pruning, or deleting it would fail on the run's foreign key.
+    locked = list(
+        conn.execute(
+            sa.select(deployments_table.c.seq)
+            .where(deployments_table.c.seq < threshold)
+            .order_by(deployments_table.c.seq)
+            .with_for_update()
+        ).scalars()
+    )
+    if not locked:
+        return 0
+    old_runs = sa.select(runs_table.c.id).where(runs_table.c.deployment_seq.in_(locked))
     conn.execute(sa.delete(samples_table).where(samples_table.c.run_id.in_(old_runs)))
     for table in (collect_rounds_table, bundle_sizes_table, runs_table):
-        conn.execute(sa.delete(table).where(table.c.deployment_seq < threshold))
-    deleted = conn.execute(sa.delete(deployments_table).where(deployments_table.c.seq < threshold))
+        conn.execute(sa.delete(table).where(table.c.deployment_seq.in_(locked)))
+    deleted = conn.execute(sa.delete(deployments_table).where(deployments_table.c.seq.in_(locked)))
     return int(deleted.rowcount or 0)

@@ -182,6 +182,16 @@ def test_top_level_must_be_an_object(tmp_path: Path) -> None:
 # -- validation messages -------------------------------------------------------------------------
 
 
+def test_a_retired_key_says_what_replaced_it(tmp_path: Path) -> None:
+    config = {"spec": "openapi.yaml", "scoring": {"cv_max": 1.0, "stabilty_floor": "9ms"}}
+    assert problems_of(config, tmp_path) == [
+        "scoring.cv_max: is no longer used: stability is now the spread of the median latency "
+        "between time windows; remove it (and tune scoring.stability_floor or "
+        "scoring.stability_windows)",
+        "scoring.stabilty_floor: unknown key 'stabilty_floor' -> did you mean 'stability_floor'?",
+    ]
+
+
 def test_every_problem_is_reported_at_once_in_document_order() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(FIXTURES / "several-errors.json", {})

@@ -168,8 +168,13 @@ class _Explainer:
         known = set(allowed)
         matchers = [re.compile(pattern).search for pattern in patterns]
         problems: list[Problem] = []
+        # keys of earlier versions: what replaced them says more than a did-you-mean
+        retired = schema.get("x-retired", {})
         for key in _instance(error):
             if key in known or any(match(key) for match in matchers):
+                continue
+            if isinstance(retired.get(key), str):
+                problems.append(Problem((*path, key), retired[key]))
                 continue
             # past the first few hundred, a list of unknown keys needs no suggestions
             look = len(problems) < _SUGGESTIONS

@@ -81,22 +81,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def pyproject_of(root: Path) -> Mapping[str, Any]:
+    """The project's ``pyproject.toml`` as data; empty when there is none or it does not
+    parse."""
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(read_text(path, MAX_SOURCE_BYTES) or "")
+    except tomllib.TOMLDecodeError:
+        return {}
+
+
 def service_name(
     root: Path,
     package: Mapping[str, Any] | None,
     wrangler: tuple[str, Mapping[str, Any]] | None,
     title: str | None,
 ) -> tuple[str, str] | tuple[None, None]:
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(read_text(pyproject, MAX_SOURCE_BYTES) or "")
-        except tomllib.TOMLDecodeError:
-            data = {}
-        project = data.get("project") or data.get("tool", {}).get("poetry") or {}
-        name = project.get("name") if isinstance(project, Mapping) else None
-        if isinstance(name, str) and name.strip():
-            return name.strip(), "pyproject.toml"
+    data = pyproject_of(root)
+    project = data.get("project") or data.get("tool", {}).get("poetry") or {}
+    name = project.get("name") if isinstance(project, Mapping) else None
+    if isinstance(name, str) and name.strip():
+        return name.strip(), "pyproject.toml"
     if package is not None and isinstance(package.get("name"), str) and package["name"].strip():
         return str(package["name"]).strip(), "package.json"
     if wrangler is not None and isinstance(wrangler[1].get("name"), str):
@@ -124,12 +131,8 @@ def python_dependencies(root: Path) -> frozenset[str]:
     """The names of the Python packages the project depends on (pyproject.toml, Pipfile and
     requirements files), lower case: which server it brings decides how init starts it."""
     names: set[str] = set()
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(read_text(pyproject, MAX_SOURCE_BYTES) or "")
-        except tomllib.TOMLDecodeError:
-            data = {}
+    data = pyproject_of(root)
+    if data:
         project = data.get("project") or {}
         names |= _names(project.get("dependencies"))
         for extra in (project.get("optional-dependencies") or {}).values():

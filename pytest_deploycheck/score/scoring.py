@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pytest_deploycheck.core.config import retired_keys
 from pytest_deploycheck.core.errors import ConfigError
 from pytest_deploycheck.core.families import FAMILIES
 from pytest_deploycheck.core.stats import percentile
@@ -441,15 +442,6 @@ _KEYS = (
 )
 
 
-# Keys of earlier versions, and what to do instead.
-_RETIRED = {
-    "cv_max": (
-        "is no longer used: stability is now the spread of the median latency between time "
-        "windows; remove it (and tune scoring.stability_floor or scoring.stability_windows)"
-    ),
-}
-
-
 class _SettingsParser:
     """Reads the section, collecting every problem instead of stopping at the first."""
 
@@ -458,9 +450,10 @@ class _SettingsParser:
         self.problems: list[str] = []
 
     def parse(self) -> ScoringSettings:
+        retired = retired_keys("scoring")
         for key in self.section:
-            if key in _RETIRED:
-                self.problem(f"scoring.{key}", _RETIRED[key])
+            if key in retired:
+                self.problem(f"scoring.{key}", retired[key])
             elif key not in _KEYS:
                 self.problem(f"scoring.{key}", "is not a known key" + _suggest(key, _KEYS))
         weights = self.weights(self.section.get("weights", {}))

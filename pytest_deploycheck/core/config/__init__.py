@@ -17,7 +17,14 @@ from .loading import CONFIG_FILENAME, HISTORY_SECTIONS, config_from_text, find_c
 from .model import Config, LocalTarget, substitute
 from .operations import OPERATION_SETTINGS, named_operations, operation_problems
 from .problems import Problem, format_path
-from .schema import SCHEMA_FILENAME, SCHEMA_ID, SECTIONS, schema_document, schema_registry
+from .schema import (
+    SCHEMA_FILENAME,
+    SCHEMA_ID,
+    SECTIONS,
+    retired_keys,
+    schema_document,
+    schema_registry,
+)
 from .validation import validate
 
 __all__ = [
@@ -40,6 +47,7 @@ __all__ = [
     "load_config",
     "named_operations",
     "operation_problems",
+    "retired_keys",
     "schema_document",
     "schema_registry",
     "substitute",

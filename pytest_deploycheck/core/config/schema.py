@@ -31,6 +31,7 @@ __all__ = [
     "SCHEMA_ID",
     "SECTIONS",
     "resolve",
+    "retired_keys",
     "schema_document",
     "schema_registry",
     "validator",
@@ -163,6 +164,13 @@ _Validator = validators.extend(  # type: ignore[no-untyped-call]  # untyped in j
 
 
 @cache
+def retired_keys(section: str) -> Mapping[str, str]:
+    """The keys of ``section`` that earlier versions took, each with what to do instead (the
+    section's ``x-retired``)."""
+    retired = _schema_documents().get(f"sections/{section}.json", {}).get("x-retired", {})
+    return {key: text for key, text in retired.items() if isinstance(text, str)}
+
+
 def validator() -> Draft202012Validator:
     top = {**_schema_documents()[SCHEMA_FILENAME], "$id": SCHEMA_ID}
     instance: Draft202012Validator = _Validator(top, registry=_registry())
